@@ -1,0 +1,7 @@
+//! The nutrition domain: pure functions and types, no IO. Knows nothing of axum, sqlx, ractor or HTTP.
+
+pub mod meal;
+pub mod model;
+pub mod nutrients;
+pub mod search;
+pub mod units;
