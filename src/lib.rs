@@ -5,6 +5,9 @@
 //! - [`food`]: the pure nutrition domain — units, nutrients, meals, search ranking.
 //! - [`sources`]: upstream clients (USDA FoodData Central, Open Food Facts).
 
+pub mod actors;
+pub mod clock;
 pub mod config;
 pub mod food;
 pub mod sources;
+pub mod storage;

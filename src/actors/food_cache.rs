@@ -1,0 +1,838 @@
+//! `FoodCache`: the actor that owns cached upstream answers and the owner's saved foods.
+//!
+//! It answers from storage while fresh, fetches upstream on a miss or expiry in a spawned task
+//! (its mailbox never waits on HTTP), coalesces concurrent misses for one key into one fetch
+//! (single-flight: later askers' reply ports are parked until the fetch lands), and serves an
+//! expired copy marked stale when the upstream fails.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::{Clock, secs};
+use crate::config::CacheConfig;
+use crate::food::model::{Food, FoodSummary, Source};
+use crate::sources::{FoodSource, SourceError};
+use crate::storage::StorageError;
+
+/// How many results one upstream search fetches and caches; tools apply their own `limit` after
+/// ranking, so the cache key does not depend on it.
+pub const SEARCH_PAGE_SIZE: usize = 25;
+
+/// How old the data behind an answer is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Freshness {
+    /// Fetched from the upstream for this request.
+    Fresh,
+    /// Served from the cache within its time to live.
+    Cached,
+    /// Past its time to live, served because the upstream failed (or a saved food not re-checked).
+    Stale,
+}
+
+/// A value with where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cached<T> {
+    pub value: T,
+    pub freshness: Freshness,
+    /// Set when the answer is stale: why, and since when.
+    pub warning: Option<String>,
+}
+
+/// What a cache entry holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "lowercase")]
+pub enum Payload {
+    Food(Box<Food>),
+    Search(Vec<FoodSummary>),
+}
+
+/// What is asked of the cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Food { source: Source, id: String },
+    Search { source: Source, query: String },
+}
+
+impl Lookup {
+    /// The storage key: `usda:173944`, or `search:usda:<sha256 of the normalized query>`.
+    pub fn key(&self) -> String {
+        match self {
+            Lookup::Food { source, id } => format!("{source}:{id}"),
+            Lookup::Search { source, query } => {
+                let digest = Sha256::digest(normalize_query(query).as_bytes());
+                format!("search:{source}:{}", hex::encode(digest))
+            }
+        }
+    }
+
+    fn source(&self) -> Source {
+        match self {
+            Lookup::Food { source, .. } | Lookup::Search { source, .. } => *source,
+        }
+    }
+}
+
+/// Case and spacing do not make a different search.
+fn normalize_query(query: &str) -> String {
+    query
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A stored upstream answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheEntry {
+    pub key: String,
+    pub payload: Payload,
+    pub fetched_at: i64,
+    pub expires_at: i64,
+}
+
+/// A food the owner saved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomFood {
+    pub food: Food,
+    pub saved_at: i64,
+    /// After this the food is reported stale (never deleted).
+    pub expires_at: i64,
+}
+
+/// Storage the cache writes through to.
+#[async_trait]
+pub trait FoodRepo: Send + Sync + 'static {
+    async fn get_entry(&self, key: &str) -> Result<Option<CacheEntry>, StorageError>;
+    async fn put_entry(&self, entry: &CacheEntry) -> Result<(), StorageError>;
+    /// Deletes cache entries that expired before `before`; returns how many. Never touches
+    /// custom foods.
+    async fn delete_expired(&self, before: i64) -> Result<u64, StorageError>;
+    async fn get_custom(&self, id: &str) -> Result<Option<CustomFood>, StorageError>;
+    /// Inserts or replaces the custom food with `food.id`.
+    async fn put_custom(&self, custom: &CustomFood) -> Result<(), StorageError>;
+    async fn list_custom(&self) -> Result<Vec<CustomFood>, StorageError>;
+}
+
+/// Why the cache could not answer. Messages are written for the person using the tool.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CacheError {
+    #[error(transparent)]
+    Upstream(#[from] SourceError),
+    #[error("no saved food has id {0}; search with source \"custom\" to find saved foods")]
+    CustomNotFound(String),
+    #[error("food source {0} is not enabled on this server")]
+    SourceDisabled(Source),
+    #[error("the food store could not save or read data; try again shortly")]
+    Storage,
+    #[error("the food cache is not running")]
+    Unavailable,
+}
+
+pub type FoodCacheRef = ActorRef<FoodCacheMsg>;
+
+pub enum FoodCacheMsg {
+    /// Answers a food or a search, from the cache or by fetching upstream.
+    Get {
+        lookup: Lookup,
+        reply: RpcReplyPort<Result<Cached<Payload>, CacheError>>,
+    },
+    /// Inserts or replaces a saved food; its time to live starts again.
+    SaveCustom {
+        food: Box<Food>,
+        reply: RpcReplyPort<Result<CustomFood, CacheError>>,
+    },
+    /// Every saved food.
+    ListCustom {
+        reply: RpcReplyPort<Result<Vec<CustomFood>, CacheError>>,
+    },
+    /// An upstream fetch started by `Get` finished (sent by the fetch task).
+    Fetched {
+        key: String,
+        outcome: Result<Payload, SourceError>,
+    },
+    /// Deletes entries that expired longer ago than the stale retention.
+    Sweep {
+        reply: Option<RpcReplyPort<Result<u64, CacheError>>>,
+    },
+}
+
+pub struct Arguments {
+    pub repo: Arc<dyn FoodRepo>,
+    pub upstreams: Vec<Arc<dyn FoodSource>>,
+    pub ttl: CacheConfig,
+    pub clock: Clock,
+}
+
+pub struct State {
+    repo: Arc<dyn FoodRepo>,
+    upstreams: HashMap<Source, Arc<dyn FoodSource>>,
+    ttl: CacheConfig,
+    clock: Clock,
+    /// Fetches under way, by key: the expired copy to fall back on and everyone waiting.
+    in_flight: HashMap<String, InFlight>,
+}
+
+struct InFlight {
+    stale: Option<CacheEntry>,
+    waiters: Vec<RpcReplyPort<Result<Cached<Payload>, CacheError>>>,
+}
+
+pub struct FoodCache;
+
+impl Actor for FoodCache {
+    type Msg = FoodCacheMsg;
+    type State = State;
+    type Arguments = Arguments;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        Ok(State {
+            repo: args.repo,
+            upstreams: args
+                .upstreams
+                .into_iter()
+                .map(|u| (u.source(), u))
+                .collect(),
+            ttl: args.ttl,
+            clock: args.clock,
+            in_flight: HashMap::new(),
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        // The sweep is a message, so it is serial with every other change to the cache.
+        myself.send_interval(state.ttl.sweep_interval, || FoodCacheMsg::Sweep {
+            reply: None,
+        });
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: FoodCacheMsg,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        // Every failure is answered through a reply port; nothing here may stop the actor.
+        state.handle_msg(myself, msg).await;
+        Ok(())
+    }
+}
+
+impl State {
+    async fn handle_msg(&mut self, myself: FoodCacheRef, msg: FoodCacheMsg) {
+        match msg {
+            FoodCacheMsg::Get { lookup, reply } => self.get(myself, lookup, reply).await,
+            FoodCacheMsg::Fetched { key, outcome } => self.fetched(key, outcome).await,
+            FoodCacheMsg::SaveCustom { food, reply } => {
+                let _ = reply.send(self.save_custom(*food).await);
+            }
+            FoodCacheMsg::ListCustom { reply } => {
+                let listed = self.repo.list_custom().await.map_err(storage_failed);
+                let _ = reply.send(listed);
+            }
+            FoodCacheMsg::Sweep { reply } => {
+                let before = self.clock.now() - secs(self.ttl.stale_retention);
+                let swept = self
+                    .repo
+                    .delete_expired(before)
+                    .await
+                    .map_err(storage_failed);
+                if let Ok(n) = &swept {
+                    tracing::debug!(deleted = n, "food cache swept");
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(swept);
+                }
+            }
+        }
+    }
+
+    async fn get(
+        &mut self,
+        myself: FoodCacheRef,
+        lookup: Lookup,
+        reply: RpcReplyPort<Result<Cached<Payload>, CacheError>>,
+    ) {
+        if let Lookup::Food {
+            source: Source::Custom,
+            id,
+        } = &lookup
+        {
+            let _ = reply.send(self.get_custom(id).await);
+            return;
+        }
+        let key = lookup.key();
+        if let Some(flight) = self.in_flight.get_mut(&key) {
+            flight.waiters.push(reply);
+            return;
+        }
+        // A storage read failure is logged and treated as a miss: the upstream can still answer.
+        let entry = self.repo.get_entry(&key).await.unwrap_or_else(|err| {
+            tracing::warn!(%err, "food cache read failed");
+            None
+        });
+        let now = self.clock.now();
+        if let Some(entry) = entry.as_ref().filter(|e| e.expires_at > now) {
+            let cached = Cached {
+                value: entry.payload.clone(),
+                freshness: Freshness::Cached,
+                warning: None,
+            };
+            let _ = reply.send(Ok(cached));
+            return;
+        }
+        let Some(upstream) = self.upstreams.get(&lookup.source()).cloned() else {
+            let _ = reply.send(Err(CacheError::SourceDisabled(lookup.source())));
+            return;
+        };
+        self.in_flight.insert(
+            key.clone(),
+            InFlight {
+                stale: entry,
+                waiters: vec![reply],
+            },
+        );
+        tokio::spawn(async move {
+            // The fetch runs in its own task so a panic in it still reports back and never
+            // leaves waiters parked forever.
+            let fetch = tokio::spawn(async move {
+                match lookup {
+                    Lookup::Food { id, .. } => upstream
+                        .fetch_food(&id)
+                        .await
+                        .map(|f| Payload::Food(Box::new(f))),
+                    Lookup::Search { query, .. } => upstream
+                        .search(&query, SEARCH_PAGE_SIZE)
+                        .await
+                        .map(Payload::Search),
+                }
+            });
+            let upstream_source = upstream_source_of(&key);
+            let outcome = fetch.await.unwrap_or_else(|_| {
+                Err(SourceError::Unavailable {
+                    upstream: upstream_source,
+                    reason: "the request failed unexpectedly".into(),
+                })
+            });
+            let _ = myself.cast(FoodCacheMsg::Fetched { key, outcome });
+        });
+    }
+
+    async fn fetched(&mut self, key: String, outcome: Result<Payload, SourceError>) {
+        let Some(flight) = self.in_flight.remove(&key) else {
+            return;
+        };
+        let answer = match outcome {
+            Ok(payload) => {
+                let now = self.clock.now();
+                let ttl = match &payload {
+                    Payload::Search(_) => self.ttl.search_ttl,
+                    Payload::Food(food) if food.source == Source::Openfoodfacts => {
+                        self.ttl.openfoodfacts_ttl
+                    }
+                    Payload::Food(_) => self.ttl.usda_ttl,
+                };
+                let entry = CacheEntry {
+                    key,
+                    payload,
+                    fetched_at: now,
+                    expires_at: now + secs(ttl),
+                };
+                // A failed cache write costs a refetch later, not this answer.
+                if let Err(err) = self.repo.put_entry(&entry).await {
+                    tracing::warn!(%err, "food cache write failed");
+                }
+                Ok(Cached {
+                    value: entry.payload,
+                    freshness: Freshness::Fresh,
+                    warning: None,
+                })
+            }
+            Err(err) => match flight.stale {
+                Some(stale) if err.is_transient() => Ok(Cached {
+                    value: stale.payload,
+                    freshness: Freshness::Stale,
+                    warning: Some(format!(
+                        "{err}; showing data cached {} ago",
+                        age(self.clock.now() - stale.fetched_at)
+                    )),
+                }),
+                _ => Err(CacheError::Upstream(err)),
+            },
+        };
+        for waiter in flight.waiters {
+            let _ = waiter.send(answer.clone());
+        }
+    }
+
+    async fn get_custom(&self, id: &str) -> Result<Cached<Payload>, CacheError> {
+        let custom = self
+            .repo
+            .get_custom(id)
+            .await
+            .map_err(storage_failed)?
+            .ok_or_else(|| CacheError::CustomNotFound(id.to_string()))?;
+        let now = self.clock.now();
+        let (freshness, warning) = if custom.expires_at > now {
+            (Freshness::Cached, None)
+        } else {
+            let saved = age(now - custom.saved_at);
+            let warning = format!("saved {saved} ago; re-check its values and save it again");
+            (Freshness::Stale, Some(warning))
+        };
+        Ok(Cached {
+            value: Payload::Food(Box::new(custom.food)),
+            freshness,
+            warning,
+        })
+    }
+
+    async fn save_custom(&self, food: Food) -> Result<CustomFood, CacheError> {
+        let now = self.clock.now();
+        let custom = CustomFood {
+            food,
+            saved_at: now,
+            expires_at: now + secs(self.ttl.custom_ttl),
+        };
+        self.repo
+            .put_custom(&custom)
+            .await
+            .map_err(storage_failed)?;
+        Ok(custom)
+    }
+}
+
+fn upstream_source_of(key: &str) -> Source {
+    let name = key.trim_start_matches("search:");
+    if name.starts_with("openfoodfacts:") {
+        Source::Openfoodfacts
+    } else {
+        Source::Usda
+    }
+}
+
+fn storage_failed(err: StorageError) -> CacheError {
+    tracing::error!(%err, "food storage failed");
+    CacheError::Storage
+}
+
+/// "3 days", "5 hours", "12 minutes": how long ago, for warnings.
+fn age(seconds: i64) -> String {
+    let d = Duration::from_secs(seconds.max(0) as u64);
+    let (n, unit) = match d.as_secs() {
+        s if s >= 2 * 86_400 => (s / 86_400, "days"),
+        s if s >= 2 * 3_600 => (s / 3_600, "hours"),
+        s => (s / 60, "minutes"),
+    };
+    format!("{n} {unit}")
+}
+
+/// A cheap, cloneable handle with typed methods over the actor's messages.
+#[derive(Clone)]
+pub struct FoodCacheHandle {
+    actor: FoodCacheRef,
+}
+
+impl FoodCacheHandle {
+    pub async fn spawn(
+        args: Arguments,
+    ) -> Result<(FoodCacheHandle, tokio::task::JoinHandle<()>), ractor::SpawnErr> {
+        let (actor, join) = Actor::spawn(None, FoodCache, args).await?;
+        Ok((FoodCacheHandle { actor }, join))
+    }
+
+    pub fn actor(&self) -> &FoodCacheRef {
+        &self.actor
+    }
+
+    pub async fn food(&self, source: Source, id: &str) -> Result<Cached<Food>, CacheError> {
+        let lookup = Lookup::Food {
+            source,
+            id: id.to_string(),
+        };
+        let cached = self.get(lookup).await?;
+        match cached.value {
+            Payload::Food(food) => Ok(Cached {
+                value: *food,
+                freshness: cached.freshness,
+                warning: cached.warning,
+            }),
+            Payload::Search(_) => Err(CacheError::Storage),
+        }
+    }
+
+    pub async fn search(
+        &self,
+        source: Source,
+        query: &str,
+    ) -> Result<Cached<Vec<FoodSummary>>, CacheError> {
+        let lookup = Lookup::Search {
+            source,
+            query: query.to_string(),
+        };
+        let cached = self.get(lookup).await?;
+        match cached.value {
+            Payload::Search(hits) => Ok(Cached {
+                value: hits,
+                freshness: cached.freshness,
+                warning: cached.warning,
+            }),
+            Payload::Food(_) => Err(CacheError::Storage),
+        }
+    }
+
+    pub async fn save_custom(&self, food: Food) -> Result<CustomFood, CacheError> {
+        let food = Box::new(food);
+        ractor::call!(self.actor, |reply| FoodCacheMsg::SaveCustom { food, reply })
+            .map_err(|_| CacheError::Unavailable)?
+    }
+
+    pub async fn custom_foods(&self) -> Result<Vec<CustomFood>, CacheError> {
+        ractor::call!(self.actor, |reply| FoodCacheMsg::ListCustom { reply })
+            .map_err(|_| CacheError::Unavailable)?
+    }
+
+    pub async fn sweep(&self) -> Result<u64, CacheError> {
+        ractor::call!(self.actor, |reply| FoodCacheMsg::Sweep {
+            reply: Some(reply)
+        })
+        .map_err(|_| CacheError::Unavailable)?
+    }
+
+    async fn get(&self, lookup: Lookup) -> Result<Cached<Payload>, CacheError> {
+        ractor::call!(self.actor, |reply| FoodCacheMsg::Get { lookup, reply })
+            .map_err(|_| CacheError::Unavailable)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::food::model::Basis;
+
+    /// Storage in a map; `fail_writes` makes every write fail, as a full disk would.
+    #[derive(Default)]
+    struct MemoryRepo {
+        entries: Mutex<HashMap<String, CacheEntry>>,
+        custom: Mutex<HashMap<String, CustomFood>>,
+        fail_writes: AtomicBool,
+    }
+
+    impl MemoryRepo {
+        fn check_write(&self) -> Result<(), StorageError> {
+            if self.fail_writes.load(Ordering::SeqCst) {
+                return Err(StorageError("disk full".into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl FoodRepo for MemoryRepo {
+        async fn get_entry(&self, key: &str) -> Result<Option<CacheEntry>, StorageError> {
+            Ok(self.entries.lock().unwrap().get(key).cloned())
+        }
+        async fn put_entry(&self, entry: &CacheEntry) -> Result<(), StorageError> {
+            self.check_write()?;
+            self.entries
+                .lock()
+                .unwrap()
+                .insert(entry.key.clone(), entry.clone());
+            Ok(())
+        }
+        async fn delete_expired(&self, before: i64) -> Result<u64, StorageError> {
+            self.check_write()?;
+            let mut entries = self.entries.lock().unwrap();
+            let n = entries.len();
+            entries.retain(|_, e| e.expires_at >= before);
+            Ok((n - entries.len()) as u64)
+        }
+        async fn get_custom(&self, id: &str) -> Result<Option<CustomFood>, StorageError> {
+            Ok(self.custom.lock().unwrap().get(id).cloned())
+        }
+        async fn put_custom(&self, custom: &CustomFood) -> Result<(), StorageError> {
+            self.check_write()?;
+            self.custom
+                .lock()
+                .unwrap()
+                .insert(custom.food.id.clone(), custom.clone());
+            Ok(())
+        }
+        async fn list_custom(&self) -> Result<Vec<CustomFood>, StorageError> {
+            Ok(self.custom.lock().unwrap().values().cloned().collect())
+        }
+    }
+
+    /// A USDA stand-in that counts calls, can be made to fail, and can be held at a gate.
+    struct FakeUsda {
+        calls: AtomicUsize,
+        down: AtomicBool,
+        gate: Option<Semaphore>,
+    }
+
+    impl FakeUsda {
+        fn new(gated: bool) -> Arc<FakeUsda> {
+            Arc::new(FakeUsda {
+                calls: AtomicUsize::new(0),
+                down: AtomicBool::new(false),
+                gate: gated.then(|| Semaphore::new(0)),
+            })
+        }
+        async fn answer(&self) -> Result<(), SourceError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if let Some(gate) = &self.gate {
+                let _permit = gate.acquire().await;
+            }
+            if self.down.load(Ordering::SeqCst) {
+                return Err(SourceError::Unavailable {
+                    upstream: Source::Usda,
+                    reason: "connection refused".into(),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl FoodSource for FakeUsda {
+        fn source(&self) -> Source {
+            Source::Usda
+        }
+        async fn fetch_food(&self, id: &str) -> Result<Food, SourceError> {
+            self.answer().await?;
+            Ok(food(id, "Bananas, raw"))
+        }
+        async fn search(
+            &self,
+            query: &str,
+            _limit: usize,
+        ) -> Result<Vec<FoodSummary>, SourceError> {
+            self.answer().await?;
+            Ok(vec![FoodSummary {
+                id: "173944".into(),
+                source: Source::Usda,
+                name: format!("{query} result"),
+                brand: None,
+                category: None,
+                data_type: None,
+                calories_per_100g: None,
+            }])
+        }
+    }
+
+    fn food(id: &str, name: &str) -> Food {
+        Food {
+            id: id.into(),
+            source: Source::Usda,
+            name: name.into(),
+            brand: None,
+            category: None,
+            data_type: None,
+            basis: Basis::Per100g,
+            nutrients: Default::default(),
+            portions: vec![],
+            serving: None,
+        }
+    }
+
+    fn custom(name: &str) -> Food {
+        Food {
+            id: format!("custom:{name}"),
+            source: Source::Custom,
+            ..food("", name)
+        }
+    }
+
+    const T0: i64 = 1_800_000_000;
+
+    async fn start(repo: Arc<MemoryRepo>, usda: Arc<FakeUsda>) -> (FoodCacheHandle, Clock) {
+        let clock = Clock::manual(T0);
+        let args = Arguments {
+            repo,
+            upstreams: vec![usda],
+            ttl: Config::defaults().cache,
+            clock: clock.clone(),
+        };
+        let (handle, _join) = FoodCacheHandle::spawn(args).await.unwrap();
+        (handle, clock)
+    }
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    #[tokio::test]
+    async fn miss_fetches_then_hit_serves_from_cache() {
+        let usda = FakeUsda::new(false);
+        let (cache, _clock) = start(Arc::default(), usda.clone()).await;
+        let first = cache.food(Source::Usda, "173944").await.unwrap();
+        assert_eq!(first.freshness, Freshness::Fresh);
+        assert_eq!(first.value.name, "Bananas, raw");
+        let second = cache.food(Source::Usda, "173944").await.unwrap();
+        assert_eq!(second.freshness, Freshness::Cached);
+        assert_eq!(second.value, first.value);
+        assert_eq!(usda.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn expired_entry_is_refetched() {
+        let usda = FakeUsda::new(false);
+        let (cache, clock) = start(Arc::default(), usda.clone()).await;
+        cache.food(Source::Usda, "173944").await.unwrap();
+        clock.advance(29 * DAY);
+        assert_eq!(
+            cache.food(Source::Usda, "173944").await.unwrap().freshness,
+            Freshness::Cached
+        );
+        clock.advance(2 * DAY);
+        assert_eq!(
+            cache.food(Source::Usda, "173944").await.unwrap().freshness,
+            Freshness::Fresh
+        );
+        assert_eq!(usda.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn upstream_failure_serves_the_expired_copy_as_stale() {
+        let usda = FakeUsda::new(false);
+        let (cache, clock) = start(Arc::default(), usda.clone()).await;
+        cache.food(Source::Usda, "173944").await.unwrap();
+        clock.advance(31 * DAY);
+        usda.down.store(true, Ordering::SeqCst);
+        let stale = cache.food(Source::Usda, "173944").await.unwrap();
+        assert_eq!(stale.freshness, Freshness::Stale);
+        assert_eq!(stale.value.name, "Bananas, raw");
+        let warning = stale.warning.unwrap();
+        assert!(
+            warning.contains("usda is unavailable") && warning.contains("31 days ago"),
+            "{warning}"
+        );
+    }
+
+    #[tokio::test]
+    async fn upstream_failure_with_nothing_cached_is_an_error() {
+        let usda = FakeUsda::new(false);
+        usda.down.store(true, Ordering::SeqCst);
+        let (cache, _clock) = start(Arc::default(), usda).await;
+        let err = cache.food(Source::Usda, "173944").await.unwrap_err();
+        assert!(
+            matches!(err, CacheError::Upstream(SourceError::Unavailable { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_make_one_upstream_call() {
+        let usda = FakeUsda::new(true);
+        let (cache, _clock) = start(Arc::default(), usda.clone()).await;
+        let askers: Vec<_> = (0..20)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.search(Source::Usda, "Banana").await })
+            })
+            .collect();
+        // Let every asker reach the actor while the one fetch is held at the gate.
+        while usda.calls.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+        usda.gate.as_ref().unwrap().add_permits(100);
+        for asker in askers {
+            let hits = asker.await.unwrap().unwrap();
+            assert_eq!(hits.value[0].name, "Banana result");
+        }
+        assert_eq!(usda.calls.load(Ordering::SeqCst), 1);
+        // Case and spacing map to the same key.
+        assert_eq!(
+            cache
+                .search(Source::Usda, "  banana ")
+                .await
+                .unwrap()
+                .freshness,
+            Freshness::Cached
+        );
+    }
+
+    #[tokio::test]
+    async fn sweep_removes_only_entries_past_the_stale_retention() {
+        let repo = Arc::new(MemoryRepo::default());
+        let usda = FakeUsda::new(false);
+        let (cache, clock) = start(repo.clone(), usda).await;
+        cache.search(Source::Usda, "banana").await.unwrap(); // expires after 24 h
+        cache.food(Source::Usda, "173944").await.unwrap(); // expires after 30 d
+        cache.save_custom(custom("granola")).await.unwrap();
+        clock.advance(92 * DAY); // search expired 91 d ago, food 62 d ago; retention is 90 d
+        assert_eq!(cache.sweep().await.unwrap(), 1);
+        assert_eq!(repo.entries.lock().unwrap().len(), 1);
+        clock.advance(365 * DAY);
+        assert_eq!(cache.sweep().await.unwrap(), 1);
+        assert_eq!(
+            cache.custom_foods().await.unwrap().len(),
+            1,
+            "saved foods are never swept"
+        );
+    }
+
+    #[tokio::test]
+    async fn failed_save_answers_an_error_and_keeps_the_previous_food() {
+        let repo = Arc::new(MemoryRepo::default());
+        let (cache, _clock) = start(repo.clone(), FakeUsda::new(false)).await;
+        cache.save_custom(custom("granola")).await.unwrap();
+        repo.fail_writes.store(true, Ordering::SeqCst);
+        let mut changed = custom("granola");
+        changed.brand = Some("Acme".into());
+        assert_eq!(
+            cache.save_custom(changed).await.unwrap_err(),
+            CacheError::Storage
+        );
+        let saved = cache.food(Source::Custom, "custom:granola").await.unwrap();
+        assert_eq!(saved.value.brand, None);
+        // The actor is still alive and answering.
+        assert_eq!(cache.custom_foods().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn saved_food_turns_stale_after_its_ttl_and_a_resave_resets_it() {
+        let (cache, clock) = start(Arc::default(), FakeUsda::new(false)).await;
+        cache.save_custom(custom("granola")).await.unwrap();
+        clock.advance(91 * DAY);
+        let stale = cache.food(Source::Custom, "custom:granola").await.unwrap();
+        assert_eq!(stale.freshness, Freshness::Stale);
+        assert!(stale.warning.unwrap().contains("91 days"));
+        cache.save_custom(custom("granola")).await.unwrap();
+        let fresh = cache.food(Source::Custom, "custom:granola").await.unwrap();
+        assert_eq!(fresh.freshness, Freshness::Cached);
+        let err = cache.food(Source::Custom, "custom:nope").await.unwrap_err();
+        assert_eq!(err, CacheError::CustomNotFound("custom:nope".into()));
+    }
+
+    #[tokio::test]
+    async fn disabled_source_is_a_clear_error() {
+        let (cache, _clock) = start(Arc::default(), FakeUsda::new(false)).await;
+        let err = cache
+            .food(Source::Openfoodfacts, "3017620422003")
+            .await
+            .unwrap_err();
+        assert_eq!(err, CacheError::SourceDisabled(Source::Openfoodfacts));
+    }
+}

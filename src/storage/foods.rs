@@ -1,0 +1,115 @@
+//! SQLite implementation of [`FoodRepo`]: the `food_cache` and `custom_foods` tables.
+
+use async_trait::async_trait;
+use sqlx::{Row, SqlitePool};
+
+use crate::actors::food_cache::{CacheEntry, CustomFood, FoodRepo, Payload};
+use crate::food::model::Food;
+use crate::storage::StorageError;
+
+#[derive(Clone)]
+pub struct SqliteFoodRepo {
+    pool: SqlitePool,
+}
+
+impl SqliteFoodRepo {
+    pub fn new(pool: SqlitePool) -> SqliteFoodRepo {
+        SqliteFoodRepo { pool }
+    }
+}
+
+fn kind_of(payload: &Payload) -> &'static str {
+    match payload {
+        Payload::Food(_) => "food",
+        Payload::Search(_) => "search",
+    }
+}
+
+fn custom_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<CustomFood, StorageError> {
+    let payload: String = row.try_get("payload")?;
+    let food: Food = serde_json::from_str(&payload)?;
+    Ok(CustomFood {
+        food,
+        saved_at: row.try_get("saved_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+#[async_trait]
+impl FoodRepo for SqliteFoodRepo {
+    async fn get_entry(&self, key: &str) -> Result<Option<CacheEntry>, StorageError> {
+        let row =
+            sqlx::query("SELECT payload, fetched_at, expires_at FROM food_cache WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let payload: String = row.try_get("payload")?;
+        Ok(Some(CacheEntry {
+            key: key.to_string(),
+            payload: serde_json::from_str(&payload)?,
+            fetched_at: row.try_get("fetched_at")?,
+            expires_at: row.try_get("expires_at")?,
+        }))
+    }
+
+    async fn put_entry(&self, entry: &CacheEntry) -> Result<(), StorageError> {
+        let payload = serde_json::to_string(&entry.payload)?;
+        sqlx::query(
+            "INSERT INTO food_cache (key, kind, payload, fetched_at, expires_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, payload = excluded.payload,
+                 fetched_at = excluded.fetched_at, expires_at = excluded.expires_at",
+        )
+        .bind(&entry.key)
+        .bind(kind_of(&entry.payload))
+        .bind(payload)
+        .bind(entry.fetched_at)
+        .bind(entry.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_expired(&self, before: i64) -> Result<u64, StorageError> {
+        let done = sqlx::query("DELETE FROM food_cache WHERE expires_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn get_custom(&self, id: &str) -> Result<Option<CustomFood>, StorageError> {
+        let row =
+            sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(custom_from_row).transpose()
+    }
+
+    async fn put_custom(&self, custom: &CustomFood) -> Result<(), StorageError> {
+        let payload = serde_json::to_string(&custom.food)?;
+        sqlx::query(
+            "INSERT INTO custom_foods (id, name, brand, payload, saved_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, brand = excluded.brand,
+                 payload = excluded.payload, saved_at = excluded.saved_at, expires_at = excluded.expires_at",
+        )
+        .bind(&custom.food.id)
+        .bind(&custom.food.name)
+        .bind(&custom.food.brand)
+        .bind(payload)
+        .bind(custom.saved_at)
+        .bind(custom.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_custom(&self) -> Result<Vec<CustomFood>, StorageError> {
+        let rows =
+            sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(custom_from_row).collect()
+    }
+}
