@@ -74,7 +74,7 @@ pub struct McpConfig {
 
 impl Config {
     /// Loads the layered configuration from the process environment.
-    pub fn load() -> Result<Config, figment::Error> {
+    pub fn load() -> Result<Config, Box<figment::Error>> {
         // A missing .env is normal; a malformed one is reported by figment below as bad values.
         let _ = dotenvy::dotenv();
         let mut figment = Figment::new().merge(Toml::string(DEFAULTS));
