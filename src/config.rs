@@ -84,6 +84,7 @@ impl Config {
         figment
             .merge(Env::prefixed("FOOD_MCP__").split("__").lowercase(true))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The built-in defaults alone, for tests that then adjust fields.
