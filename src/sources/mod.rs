@@ -1,5 +1,6 @@
 //! Upstream food sources: the USDA FoodData Central API and Open Food Facts, behind one trait.
 
+mod http;
 pub mod openfoodfacts;
 pub mod usda;
 
@@ -20,7 +21,10 @@ pub enum SourceError {
     InvalidId(String),
     /// The upstream (or our own client-side limit) refused for rate reasons.
     #[error("{upstream} rate limit reached{}", retry_after.map(|d| format!("; retry in {}s", d.as_secs())).unwrap_or_default())]
-    RateLimited { upstream: Source, retry_after: Option<Duration> },
+    RateLimited {
+        upstream: Source,
+        retry_after: Option<Duration>,
+    },
     /// Network error, timeout, or a 5xx.
     #[error("{upstream} is unavailable: {reason}")]
     Unavailable { upstream: Source, reason: String },
@@ -33,8 +37,19 @@ impl SourceError {
     /// Whether serving a stale cached copy is the right answer to this error: only for transport
     /// failures and rate limits, never for a definite "not found" or a bad id.
     pub fn is_transient(&self) -> bool {
-        matches!(self, SourceError::RateLimited { .. } | SourceError::Unavailable { .. })
+        matches!(
+            self,
+            SourceError::RateLimited { .. } | SourceError::Unavailable { .. }
+        )
     }
+}
+
+/// A client could not be built from its settings (checked once at start, never per request).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid setting {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: &'static str,
 }
 
 /// An upstream that can fetch one food by id and search by text.
