@@ -1,5 +1,6 @@
 //! Upstream food sources: the USDA FoodData Central API and Open Food Facts, behind one trait.
 
+mod http;
 pub mod openfoodfacts;
 pub mod usda;
 
@@ -41,6 +42,14 @@ impl SourceError {
             SourceError::RateLimited { .. } | SourceError::Unavailable { .. }
         )
     }
+}
+
+/// A client could not be built from its settings (checked once at start, never per request).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid setting {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: &'static str,
 }
 
 /// An upstream that can fetch one food by id and search by text.
