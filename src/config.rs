@@ -74,14 +74,17 @@ pub struct McpConfig {
 
 impl Config {
     /// Loads the layered configuration from the process environment.
-    pub fn load() -> Result<Config, figment::Error> {
+    pub fn load() -> Result<Config, Box<figment::Error>> {
         // A missing .env is normal; a malformed one is reported by figment below as bad values.
         let _ = dotenvy::dotenv();
         let mut figment = Figment::new().merge(Toml::string(DEFAULTS));
         if let Ok(path) = std::env::var("FOOD_MCP_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment.merge(Env::prefixed("FOOD_MCP__").split("__").lowercase(true)).extract()
+        figment
+            .merge(Env::prefixed("FOOD_MCP__").split("__").lowercase(true))
+            .extract()
+            .map_err(Box::new)
     }
 
     /// The built-in defaults alone, for tests that then adjust fields.
