@@ -263,3 +263,152 @@ fn check_redemption(
     record.code_challenge.verify(presented.code_verifier)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::actors::fakes::{FakeStore, ask};
+
+    const T0: i64 = 1_800_000_000;
+    const TTL: Duration = Duration::from_secs(300);
+    // RFC 7636 Appendix B.
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const REDIRECT: &str = "http://localhost:40000/callback";
+
+    async fn start() -> (AuthCodesRef, Arc<FakeStore>, Clock) {
+        let store = Arc::new(FakeStore::default());
+        let clock = Clock::manual(T0);
+        let args = Arguments {
+            store: store.clone(),
+            clock: clock.clone(),
+            code_ttl: TTL,
+            sweep_interval: Duration::from_secs(3600),
+        };
+        let (actor, _join) = spawn(args).await.unwrap();
+        (actor, store, clock)
+    }
+
+    async fn issue(actor: &AuthCodesRef) -> Result<Secret, CodeError> {
+        let request = CodeRequest {
+            client_id: "client-a".into(),
+            redirect_uri: Some(REDIRECT.into()),
+            code_challenge: CodeChallenge::parse(Some(CHALLENGE), Some("S256")).unwrap(),
+            scopes: vec!["food:read".into(), "food:write".into()],
+            resource: "https://food.example/mcp".into(),
+        };
+        ask(actor, |reply| AuthCodesMsg::Issue { request, reply }).await
+    }
+
+    async fn redeem_with(
+        actor: &AuthCodesRef,
+        code: &Secret,
+        client_id: &str,
+        redirect_uri: Option<&str>,
+        verifier: &str,
+    ) -> Result<Grant, CodeError> {
+        let (code, client_id) = (code.clone(), client_id.to_owned());
+        let redirect_uri = redirect_uri.map(str::to_owned);
+        let code_verifier = Secret::from_presented(verifier);
+        ask(actor, |reply| AuthCodesMsg::Redeem {
+            code,
+            client_id,
+            redirect_uri,
+            code_verifier,
+            reply,
+        })
+        .await
+    }
+
+    async fn redeem(actor: &AuthCodesRef, code: &Secret) -> Result<Grant, CodeError> {
+        redeem_with(actor, code, "client-a", Some(REDIRECT), VERIFIER).await
+    }
+
+    #[tokio::test]
+    async fn a_code_redeems_once_and_a_replay_names_the_issued_family() {
+        let (actor, store, _clock) = start().await;
+        let code = issue(&actor).await.unwrap();
+        {
+            let codes = store.codes.lock().unwrap();
+            assert!(codes.contains_key(&code.hash()), "stored under its hash");
+            assert_eq!(codes[&code.hash()].expires_at, T0 + 300);
+        }
+        let grant = redeem(&actor, &code).await.unwrap();
+        assert_eq!(grant.client_id, "client-a");
+        assert_eq!(grant.scopes, ["food:read", "food:write"]);
+        assert_eq!(grant.resource, "https://food.example/mcp");
+
+        match redeem(&actor, &code).await {
+            Err(CodeError::Replayed { issued_family }) => assert_eq!(issued_family, grant.family),
+            other => panic!("expected a replay, got {other:?}"),
+        }
+        let unknown = Secret::generate().unwrap();
+        assert!(matches!(
+            redeem(&actor, &unknown).await,
+            Err(CodeError::Invalid)
+        ));
+    }
+
+    #[tokio::test]
+    async fn failed_checks_refuse_without_burning_the_code() {
+        let (actor, _store, _clock) = start().await;
+        let code = issue(&actor).await.unwrap();
+        let wrong_verifier = VERIFIER.replace('d', "e");
+        let other_port = "http://localhost:40001/callback";
+        assert!(matches!(
+            redeem_with(&actor, &code, "client-b", Some(REDIRECT), VERIFIER).await,
+            Err(CodeError::WrongClient)
+        ));
+        for redirect in [None, Some(other_port)] {
+            assert!(matches!(
+                redeem_with(&actor, &code, "client-a", redirect, VERIFIER).await,
+                Err(CodeError::RedirectMismatch)
+            ));
+        }
+        assert!(matches!(
+            redeem_with(&actor, &code, "client-a", Some(REDIRECT), &wrong_verifier).await,
+            Err(CodeError::Pkce(PkceError::Mismatch))
+        ));
+        assert!(redeem(&actor, &code).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn codes_expire_and_the_sweep_forgets_them() {
+        let (actor, store, clock) = start().await;
+        let code = issue(&actor).await.unwrap();
+        clock.advance(TTL);
+        assert!(matches!(
+            redeem(&actor, &code).await,
+            Err(CodeError::Expired)
+        ));
+        let swept = ask(&actor, |reply| AuthCodesMsg::Sweep { reply: Some(reply) }).await;
+        assert_eq!(swept.unwrap(), 1);
+        assert!(store.codes.lock().unwrap().is_empty());
+        assert!(matches!(
+            redeem(&actor, &code).await,
+            Err(CodeError::Invalid)
+        ));
+    }
+
+    #[tokio::test]
+    async fn failing_storage_answers_an_error_and_changes_nothing() {
+        let (actor, store, _clock) = start().await;
+        let code = issue(&actor).await.unwrap();
+        store.fail_writes(true);
+        assert!(matches!(issue(&actor).await, Err(CodeError::Storage(_))));
+        assert!(matches!(
+            redeem(&actor, &code).await,
+            Err(CodeError::Storage(_))
+        ));
+        assert_eq!(store.codes.lock().unwrap().len(), 1);
+
+        store.fail_writes(false);
+        assert!(
+            redeem(&actor, &code).await.is_ok(),
+            "still redeemable once storage is back"
+        );
+    }
+}

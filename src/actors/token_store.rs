@@ -521,3 +521,361 @@ impl State {
         Ok((issued, records))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::actors::fakes::{FakeStore, ask};
+
+    const T0: i64 = 1_800_000_000;
+    const HOUR: Duration = Duration::from_secs(3600);
+    const GRACE: Duration = Duration::from_secs(10);
+    const RESOURCE: &str = "https://food.example/mcp";
+
+    async fn start_on(store: Arc<FakeStore>, clock: Clock) -> TokenStoreRef {
+        let args = Arguments {
+            repo: store,
+            clock,
+            config: TokenConfig {
+                access_ttl: HOUR,
+                refresh_ttl: 30 * 24 * HOUR,
+                refresh_grace: GRACE,
+                sweep_interval: HOUR,
+            },
+        };
+        spawn(args).await.unwrap().0
+    }
+
+    async fn start() -> (TokenStoreRef, Arc<FakeStore>, Clock) {
+        let store = Arc::new(FakeStore::default());
+        let clock = Clock::manual(T0);
+        (start_on(store.clone(), clock.clone()).await, store, clock)
+    }
+
+    fn grant(client_id: &str) -> Grant {
+        Grant {
+            client_id: client_id.into(),
+            scopes: vec!["food:read".into()],
+            resource: RESOURCE.into(),
+            family: FamilyId::generate().unwrap(),
+        }
+    }
+
+    async fn issue(actor: &TokenStoreRef, grant: Grant) -> Result<IssuedTokens, TokenError> {
+        ask(actor, |reply| TokenStoreMsg::Issue { grant, reply }).await
+    }
+
+    async fn verify(actor: &TokenStoreRef, token: &Secret) -> Result<Principal, TokenError> {
+        let access_token = token.clone();
+        ask(actor, |reply| TokenStoreMsg::Verify {
+            access_token,
+            reply,
+        })
+        .await
+    }
+
+    async fn refresh(
+        actor: &TokenStoreRef,
+        token: &Secret,
+        client_id: &str,
+    ) -> Result<IssuedTokens, TokenError> {
+        let (refresh_token, client_id) = (token.clone(), client_id.to_owned());
+        ask(actor, |reply| TokenStoreMsg::Refresh {
+            refresh_token,
+            client_id,
+            reply,
+        })
+        .await
+    }
+
+    async fn revoke(
+        actor: &TokenStoreRef,
+        token: &Secret,
+        client_id: &str,
+    ) -> Result<(), TokenError> {
+        let (token, client_id) = (token.clone(), client_id.to_owned());
+        ask(actor, |reply| TokenStoreMsg::Revoke {
+            token,
+            client_id,
+            reply,
+        })
+        .await
+    }
+
+    async fn sweep(actor: &TokenStoreRef) -> Result<u64, TokenError> {
+        ask(actor, |reply| TokenStoreMsg::Sweep { reply: Some(reply) }).await
+    }
+
+    fn active_refresh_tokens(store: &FakeStore, family: &FamilyId) -> usize {
+        let tokens = store.tokens.lock().unwrap();
+        tokens
+            .values()
+            .filter(|t| &t.family == family && t.kind == TokenKind::Refresh)
+            .count()
+    }
+
+    #[tokio::test]
+    async fn issued_tokens_verify_expire_and_are_swept() {
+        let (actor, store, clock) = start().await;
+        let issued = issue(&actor, grant("client-a")).await.unwrap();
+        assert_eq!(issued.expires_at, T0 + 3600);
+        {
+            let stored = store.tokens.lock().unwrap();
+            assert_eq!(stored.len(), 2);
+            assert_eq!(
+                stored[&issued.refresh_token.hash()].expires_at,
+                T0 + 30 * 24 * 3600
+            );
+        }
+        let principal = verify(&actor, &issued.access_token).await.unwrap();
+        assert_eq!(
+            principal,
+            Principal {
+                client_id: "client-a".into(),
+                scopes: vec!["food:read".into()],
+                resource: RESOURCE.into(),
+                expires_at: T0 + 3600,
+            }
+        );
+        assert!(matches!(
+            verify(&actor, &issued.refresh_token).await,
+            Err(TokenError::Invalid)
+        ));
+        let unknown = Secret::generate().unwrap();
+        assert!(matches!(
+            verify(&actor, &unknown).await,
+            Err(TokenError::Invalid)
+        ));
+
+        clock.advance(HOUR - Duration::from_secs(1));
+        assert!(verify(&actor, &issued.access_token).await.is_ok());
+        clock.advance(Duration::from_secs(1));
+        assert!(matches!(
+            verify(&actor, &issued.access_token).await,
+            Err(TokenError::Expired)
+        ));
+        assert_eq!(sweep(&actor).await.unwrap(), 1);
+        assert!(matches!(
+            verify(&actor, &issued.access_token).await,
+            Err(TokenError::Invalid)
+        ));
+        assert!(
+            refresh(&actor, &issued.refresh_token, "client-a")
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn refresh_rotates_and_keeps_the_grant() {
+        let (actor, store, _clock) = start().await;
+        let g = grant("client-a");
+        let first = issue(&actor, g.clone()).await.unwrap();
+        let second = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        assert_ne!(second.refresh_token, first.refresh_token);
+        assert_ne!(second.access_token, first.access_token);
+        assert_eq!(
+            verify(&actor, &second.access_token).await.unwrap().scopes,
+            g.scopes
+        );
+        assert_eq!(active_refresh_tokens(&store, &g.family), 1);
+        let old = store.tokens.lock().unwrap()[&first.refresh_token.hash()].kind;
+        assert_eq!(old, TokenKind::Rotated);
+
+        assert!(matches!(
+            refresh(&actor, &second.refresh_token, "client-b").await,
+            Err(TokenError::WrongClient)
+        ));
+        assert!(matches!(
+            refresh(&actor, &second.access_token, "client-a").await,
+            Err(TokenError::Invalid)
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn fifty_concurrent_refreshes_yield_exactly_one_successor() {
+        let (actor, store, _clock) = start().await;
+        let g = grant("client-a");
+        let first = issue(&actor, g.clone()).await.unwrap();
+        let writes_before = store.token_writes.load(Ordering::SeqCst);
+
+        let racers = (0..50).map(|_| {
+            let (actor, token) = (actor.clone(), first.refresh_token.clone());
+            tokio::spawn(async move { refresh(&actor, &token, "client-a").await })
+        });
+        let answers: Vec<IssuedTokens> = futures::future::join_all(racers)
+            .await
+            .into_iter()
+            .map(|joined| joined.unwrap().unwrap())
+            .collect();
+
+        assert!(
+            answers.iter().all(|a| a == &answers[0]),
+            "one successor for all"
+        );
+        assert_eq!(store.token_writes.load(Ordering::SeqCst) - writes_before, 1);
+        assert_eq!(active_refresh_tokens(&store, &g.family), 1);
+    }
+
+    #[tokio::test]
+    async fn a_replay_within_the_grace_gets_the_same_successor() {
+        let (actor, _store, clock) = start().await;
+        let first = issue(&actor, grant("client-a")).await.unwrap();
+        let successor = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        clock.advance(GRACE - Duration::from_secs(1));
+        let again = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        assert_eq!(again, successor);
+        assert!(verify(&actor, &successor.access_token).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_replay_after_the_grace_revokes_the_family() {
+        let (actor, store, clock) = start().await;
+        let g = grant("client-a");
+        let first = issue(&actor, g.clone()).await.unwrap();
+        let other = issue(&actor, grant("client-a")).await.unwrap();
+        let successor = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        clock.advance(GRACE);
+
+        let replay = refresh(&actor, &first.refresh_token, "client-a").await;
+        assert!(matches!(replay, Err(TokenError::Replayed)));
+        for token in [&first.access_token, &successor.access_token] {
+            assert!(matches!(
+                verify(&actor, token).await,
+                Err(TokenError::Invalid)
+            ));
+        }
+        let next = refresh(&actor, &successor.refresh_token, "client-a").await;
+        assert!(matches!(next, Err(TokenError::Invalid)));
+        assert!(
+            store
+                .tokens
+                .lock()
+                .unwrap()
+                .values()
+                .all(|t| t.family != g.family)
+        );
+        assert!(
+            verify(&actor, &other.access_token).await.is_ok(),
+            "other grants untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn replaying_a_token_whose_successor_was_used_revokes_even_within_the_grace() {
+        let (actor, _store, _clock) = start().await;
+        let first = issue(&actor, grant("client-a")).await.unwrap();
+        let second = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        let third = refresh(&actor, &second.refresh_token, "client-a")
+            .await
+            .unwrap();
+        let replay = refresh(&actor, &first.refresh_token, "client-a").await;
+        assert!(matches!(replay, Err(TokenError::Replayed)));
+        assert!(matches!(
+            verify(&actor, &third.access_token).await,
+            Err(TokenError::Invalid)
+        ));
+    }
+
+    #[tokio::test]
+    async fn revocation_by_token_client_and_family() {
+        let (actor, _store, _clock) = start().await;
+        let a1 = issue(&actor, grant("client-a")).await.unwrap();
+        let a2 = issue(&actor, grant("client-a")).await.unwrap();
+        let b = issue(&actor, grant("client-b")).await.unwrap();
+
+        // An access token goes alone.
+        revoke(&actor, &a1.access_token, "client-a").await.unwrap();
+        assert!(matches!(
+            verify(&actor, &a1.access_token).await,
+            Err(TokenError::Invalid)
+        ));
+        assert!(refresh(&actor, &a1.refresh_token, "client-a").await.is_ok());
+        // A refresh token takes its family; unknown tokens are fine; others' tokens are not.
+        revoke(&actor, &a2.refresh_token, "client-a").await.unwrap();
+        assert!(matches!(
+            verify(&actor, &a2.access_token).await,
+            Err(TokenError::Invalid)
+        ));
+        revoke(&actor, &Secret::generate().unwrap(), "client-a")
+            .await
+            .unwrap();
+        let foreign = revoke(&actor, &b.access_token, "client-a").await;
+        assert!(matches!(foreign, Err(TokenError::WrongClient)));
+
+        let client_id = "client-a".to_owned();
+        let removed = ask(&actor, |reply| TokenStoreMsg::RevokeClient {
+            client_id,
+            reply,
+        })
+        .await;
+        assert_eq!(
+            removed.unwrap(),
+            3,
+            "a1's rotated refresh and its successor pair"
+        );
+        assert!(verify(&actor, &b.access_token).await.is_ok());
+
+        let g = grant("client-b");
+        let family = g.family.clone();
+        ask(&actor, |reply| TokenStoreMsg::RevokeFamily {
+            family,
+            reply,
+        })
+        .await
+        .unwrap();
+        assert!(matches!(
+            issue(&actor, g).await,
+            Err(TokenError::FamilyRevoked)
+        ));
+    }
+
+    #[tokio::test]
+    async fn failing_storage_answers_an_error_and_leaves_memory_unchanged() {
+        let (actor, store, clock) = start().await;
+        let issued = issue(&actor, grant("client-a")).await.unwrap();
+        store.fail_writes(true);
+
+        assert!(matches!(
+            issue(&actor, grant("client-a")).await,
+            Err(TokenError::Storage(_))
+        ));
+        let rotation = refresh(&actor, &issued.refresh_token, "client-a").await;
+        assert!(matches!(rotation, Err(TokenError::Storage(_))));
+        let revocation = revoke(&actor, &issued.access_token, "client-a").await;
+        assert!(matches!(revocation, Err(TokenError::Storage(_))));
+        assert!(verify(&actor, &issued.access_token).await.is_ok());
+        clock.advance(HOUR);
+        assert!(matches!(sweep(&actor).await, Err(TokenError::Storage(_))));
+        assert!(matches!(
+            verify(&actor, &issued.access_token).await,
+            Err(TokenError::Expired)
+        ));
+
+        store.fail_writes(false);
+        assert_eq!(store.tokens.lock().unwrap().len(), 2);
+        let rotated = refresh(&actor, &issued.refresh_token, "client-a").await;
+        assert!(rotated.is_ok(), "the refresh token was never consumed");
+    }
+
+    #[tokio::test]
+    async fn a_restarted_store_loads_active_tokens() {
+        let (actor, store, clock) = start().await;
+        let issued = issue(&actor, grant("client-a")).await.unwrap();
+        actor.stop(None);
+        let restarted = start_on(store, clock).await;
+        assert!(verify(&restarted, &issued.access_token).await.is_ok());
+    }
+}
