@@ -9,7 +9,7 @@ pub mod client_registry;
 pub mod token_store;
 
 #[cfg(test)]
-mod fakes;
+pub(crate) mod fakes;
 
 use ractor::RpcReplyPort;
 

@@ -297,3 +297,209 @@ impl TokenRepo for OAuthStore {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    use super::*;
+    use crate::actors::fakes::ask;
+    use crate::actors::token_store::{self, Grant, TokenConfig, TokenStoreMsg};
+    use crate::clock::Clock;
+    use crate::oauth::secrets::Secret;
+
+    const T0: i64 = 1_800_000_000;
+
+    /// A fresh database file with every migration in `migrations/` applied.
+    async fn open(dir: &tempfile::TempDir) -> OAuthStore {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("test.db"))
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .unwrap();
+        let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let migrator = sqlx::migrate::Migrator::new(migrations).await.unwrap();
+        migrator.run(&pool).await.unwrap();
+        OAuthStore::new(pool)
+    }
+
+    fn client(id: &str, secret: Option<&Secret>) -> Client {
+        Client {
+            client_id: id.into(),
+            client_name: Some("Claude Code".into()),
+            redirect_uris: vec![
+                RedirectUri::parse("http://localhost/callback").unwrap(),
+                RedirectUri::parse("https://app.example/cb?x=1").unwrap(),
+            ],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            auth_method: if secret.is_some() {
+                AuthMethod::ClientSecretPost
+            } else {
+                AuthMethod::None
+            },
+            secret_hash: secret.map(Secret::hash),
+            created_at: T0,
+            last_used_at: None,
+        }
+    }
+
+    fn token(kind: TokenKind, family: &FamilyId, expires_at: i64) -> TokenRecord {
+        TokenRecord {
+            hash: Secret::generate().unwrap().hash(),
+            kind,
+            client_id: "client-a".into(),
+            family: family.clone(),
+            scopes: vec!["food:read".into(), "food:write".into()],
+            resource: "https://food.example/mcp".into(),
+            expires_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn clients_round_trip_and_unused_ones_are_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir).await;
+        let secret = Secret::generate().unwrap();
+        let confidential = client("conf", Some(&secret));
+        let public = client("pub", None);
+        store.insert_client(&confidential).await.unwrap();
+        store.insert_client(&public).await.unwrap();
+        assert_eq!(store.get_client("conf").await.unwrap(), Some(confidential));
+        assert_eq!(store.get_client("nobody").await.unwrap(), None);
+
+        store.touch_client("pub", T0 + 5).await.unwrap();
+        assert_eq!(store.list_clients().await.unwrap().len(), 2);
+        assert_eq!(store.delete_unused_clients(T0 + 1).await.unwrap(), 1);
+        let left = store.list_clients().await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].last_used_at, Some(T0 + 5));
+        assert!(store.delete_client("pub").await.unwrap());
+        assert!(!store.delete_client("pub").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn codes_are_claimed_once_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir).await;
+        let code = CodeRecord {
+            hash: Secret::generate().unwrap().hash(),
+            client_id: "client-a".into(),
+            redirect_uri: None,
+            code_challenge: CodeChallenge::parse(
+                Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                Some("S256"),
+            )
+            .unwrap(),
+            scopes: vec!["food:read".into()],
+            resource: "https://food.example/mcp".into(),
+            family: FamilyId::generate().unwrap(),
+            expires_at: T0 + 60,
+            redeemed_at: None,
+        };
+        store.insert_code(&code).await.unwrap();
+        assert_eq!(
+            store.get_code(&code.hash).await.unwrap(),
+            Some(code.clone())
+        );
+        assert!(store.mark_code_redeemed(&code.hash, T0 + 1).await.unwrap());
+        assert!(!store.mark_code_redeemed(&code.hash, T0 + 2).await.unwrap());
+        let stored = store.get_code(&code.hash).await.unwrap().unwrap();
+        assert_eq!(stored.redeemed_at, Some(T0 + 1));
+
+        assert_eq!(store.delete_expired_codes(T0 + 59).await.unwrap(), 0);
+        assert_eq!(store.delete_expired_codes(T0 + 60).await.unwrap(), 1);
+        assert_eq!(store.get_code(&code.hash).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn token_changes_are_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir).await;
+        let family = FamilyId::generate().unwrap();
+        let access = token(TokenKind::Access, &family, T0 + 3600);
+        let refresh = token(TokenKind::Refresh, &family, T0 + 86_400);
+        let change = TokenChange {
+            delete: vec![],
+            insert: vec![access.clone(), refresh.clone()],
+        };
+        store.apply_token_change(&change).await.unwrap();
+
+        // Rotation: the refresh token is re-inserted as rotated in the same write.
+        let rotated = TokenRecord {
+            kind: TokenKind::Rotated,
+            ..refresh.clone()
+        };
+        let successor = token(TokenKind::Refresh, &family, T0 + 90_000);
+        let rotation = TokenChange {
+            delete: vec![refresh.hash],
+            insert: vec![rotated.clone(), successor.clone()],
+        };
+        store.apply_token_change(&rotation).await.unwrap();
+        let mut loaded = store.load_active_tokens(T0).await.unwrap();
+        loaded.sort_by_key(|t| t.expires_at);
+        assert_eq!(loaded, [access.clone(), rotated, successor.clone()]);
+
+        // A failing insert (duplicate hash) rolls the delete back too.
+        let broken = TokenChange {
+            delete: vec![successor.hash],
+            insert: vec![access.clone()],
+        };
+        assert!(store.apply_token_change(&broken).await.is_err());
+        assert_eq!(store.load_active_tokens(T0).await.unwrap().len(), 3);
+
+        assert_eq!(store.load_active_tokens(T0 + 3600).await.unwrap().len(), 2);
+        assert_eq!(store.delete_expired_tokens(T0 + 3600).await.unwrap(), 1);
+        assert_eq!(store.delete_expired_tokens(T0 + 3600).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn token_store_persists_only_hashes_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(open(&dir).await);
+        let args = || token_store::Arguments {
+            repo: store.clone(),
+            clock: Clock::manual(T0),
+            config: TokenConfig {
+                access_ttl: Duration::from_secs(3600),
+                refresh_ttl: Duration::from_secs(30 * 86_400),
+                refresh_grace: Duration::from_secs(10),
+                sweep_interval: Duration::from_secs(3600),
+            },
+        };
+        let (actor, _) = token_store::spawn(args()).await.unwrap();
+        let grant = Grant {
+            client_id: "client-a".into(),
+            scopes: vec!["food:read".into()],
+            resource: "https://food.example/mcp".into(),
+            family: FamilyId::generate().unwrap(),
+        };
+        let issued = ask(&actor, |reply| TokenStoreMsg::Issue { grant, reply })
+            .await
+            .unwrap();
+        actor.stop(None);
+
+        let (restarted, _) = token_store::spawn(args()).await.unwrap();
+        let access_token = issued.access_token.clone();
+        let verified = ask(&restarted, |reply| TokenStoreMsg::Verify {
+            access_token,
+            reply,
+        })
+        .await;
+        assert_eq!(verified.unwrap().client_id, "client-a");
+
+        let file = std::fs::read(dir.path().join("test.db")).unwrap();
+        for clear in [&issued.access_token, &issued.refresh_token] {
+            let needle = clear.expose().as_bytes();
+            assert!(
+                !file.windows(needle.len()).any(|w| w == needle),
+                "token stored in clear"
+            );
+        }
+    }
+}
