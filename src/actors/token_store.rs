@@ -43,7 +43,7 @@ impl FamilyId {
     }
 }
 
-/// What a redeemed authorization code grants: the input of `Msg::Issue`.
+/// What a redeemed authorization code grants: the input of `TokenStoreMsg::Issue`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub client_id: String,
@@ -57,7 +57,7 @@ pub struct Grant {
 pub enum TokenKind {
     Access,
     Refresh,
-    /// A refresh token already exchanged for a successor; any use of it is a replay.
+    /// A refresh token already exchanged for a successor; using it again is a replay.
     Rotated,
 }
 
