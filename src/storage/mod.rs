@@ -2,6 +2,7 @@
 //! actors' storage traits. Only this folder knows SQL.
 
 pub mod foods;
+pub mod oauth;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -1,0 +1,414 @@
+//! AuthCodes actor: authorization codes — issued after consent, redeemed once at the token
+//! endpoint with PKCE, replay reported so the caller can revoke what the first redemption got.
+//!
+//! Codes are stored only as SHA-256 hashes. Storage is the source of truth (codes live minutes);
+//! the actor serialises redemption and the store's `mark_code_redeemed` is itself conditional,
+//! so a code is redeemed at most once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
+use tokio::task::JoinHandle;
+
+use super::reply;
+use super::token_store::{FamilyId, Grant};
+use crate::clock::{Clock, secs};
+use crate::oauth::pkce::{CodeChallenge, PkceError};
+use crate::oauth::secrets::{EntropyError, Secret, SecretHash};
+use crate::storage::StorageError;
+
+/// What the owner approved at /authorize, to be bound to the code.
+#[derive(Debug, Clone)]
+pub struct CodeRequest {
+    pub client_id: String,
+    /// The `redirect_uri` parameter exactly as the authorization request carried it; the token
+    /// request must repeat it (RFC 6749 §4.1.3).
+    pub redirect_uri: Option<String>,
+    pub code_challenge: CodeChallenge,
+    pub scopes: Vec<String>,
+    /// The RFC 8707 resource the tokens will be bound to.
+    pub resource: String,
+}
+
+/// A stored code. `family` names the tokens its redemption issues, so a replay can revoke them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub hash: SecretHash,
+    pub client_id: String,
+    pub redirect_uri: Option<String>,
+    pub code_challenge: CodeChallenge,
+    pub scopes: Vec<String>,
+    pub resource: String,
+    pub family: FamilyId,
+    pub expires_at: i64,
+    pub redeemed_at: Option<i64>,
+}
+
+/// Why a code was not redeemed. All but `Storage` and `Entropy` are `invalid_grant` on the wire.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("unknown authorization code")]
+    Invalid,
+    #[error("authorization code expired")]
+    Expired,
+    #[error("authorization code was issued to another client")]
+    WrongClient,
+    #[error("redirect_uri differs from the authorization request")]
+    RedirectMismatch,
+    #[error(transparent)]
+    Pkce(#[from] PkceError),
+    /// The code was already redeemed: revoke the tokens issued under `issued_family`.
+    #[error("authorization code was already used")]
+    Replayed { issued_family: FamilyId },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Entropy(#[from] EntropyError),
+}
+
+/// Where codes live.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    async fn insert_code(&self, code: &CodeRecord) -> Result<(), StorageError>;
+    async fn get_code(&self, hash: &SecretHash) -> Result<Option<CodeRecord>, StorageError>;
+    /// Marks the code redeemed unless it already was; returns whether this call marked it.
+    async fn mark_code_redeemed(&self, hash: &SecretHash, at: i64) -> Result<bool, StorageError>;
+    /// Deletes codes that expired at or before `now`; returns how many.
+    async fn delete_expired_codes(&self, now: i64) -> Result<u64, StorageError>;
+}
+
+pub enum AuthCodesMsg {
+    /// Issues a code for an approved request; the reply holds it in clear, to redirect with once.
+    Issue {
+        request: CodeRequest,
+        reply: RpcReplyPort<Result<Secret, CodeError>>,
+    },
+    /// Redeems a code at the token endpoint: checks client, redirect URI and PKCE verifier.
+    /// A failed check leaves the code redeemable (a wrong guess must not let an attacker burn
+    /// the legitimate client's code); a second redemption answers `Replayed`.
+    Redeem {
+        code: Secret,
+        client_id: String,
+        redirect_uri: Option<String>,
+        code_verifier: Secret,
+        reply: RpcReplyPort<Result<Grant, CodeError>>,
+    },
+    /// Deletes expired codes (replays are recognised until then); answers how many.
+    /// Also sent without a reply port every `sweep_interval`.
+    Sweep {
+        reply: Option<RpcReplyPort<Result<u64, CodeError>>>,
+    },
+}
+
+pub type AuthCodesRef = ActorRef<AuthCodesMsg>;
+
+pub struct AuthCodes;
+
+pub struct Arguments {
+    pub store: Arc<dyn CodeStore>,
+    pub clock: Clock,
+    /// Lifetime of a code; RFC 6749 §4.1.2 recommends at most 10 minutes.
+    pub code_ttl: Duration,
+    pub sweep_interval: Duration,
+}
+
+/// Nothing is cached (see the module doc): the arguments are the whole state.
+pub type State = Arguments;
+
+pub async fn spawn(args: Arguments) -> Result<(AuthCodesRef, JoinHandle<()>), SpawnErr> {
+    Actor::spawn(None, AuthCodes, args).await
+}
+
+impl Actor for AuthCodes {
+    type Msg = AuthCodesMsg;
+    type State = State;
+    type Arguments = Arguments;
+
+    async fn pre_start(
+        &self,
+        _myself: AuthCodesRef,
+        args: Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        Ok(args)
+    }
+
+    async fn post_start(
+        &self,
+        myself: AuthCodesRef,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        myself.send_interval(state.sweep_interval, || AuthCodesMsg::Sweep { reply: None });
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: AuthCodesRef,
+        msg: AuthCodesMsg,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        // Every failure is answered through a reply port; nothing here may stop the actor.
+        handle_msg(state, msg).await;
+        Ok(())
+    }
+}
+
+async fn handle_msg(state: &State, msg: AuthCodesMsg) {
+    match msg {
+        AuthCodesMsg::Issue {
+            request,
+            reply: port,
+        } => reply(port, issue(state, request).await),
+        AuthCodesMsg::Redeem {
+            code,
+            client_id,
+            redirect_uri,
+            code_verifier,
+            reply: port,
+        } => {
+            let presented = Presented {
+                client_id: &client_id,
+                redirect_uri: redirect_uri.as_deref(),
+                code_verifier: &code_verifier,
+            };
+            reply(port, redeem(state, &code, presented).await);
+        }
+        AuthCodesMsg::Sweep { reply: port } => {
+            let swept = state.store.delete_expired_codes(state.clock.now()).await;
+            match &swept {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(deleted = n, "swept expired authorization codes"),
+                Err(e) => tracing::warn!(error = %e, "code sweep failed; retrying next time"),
+            }
+            if let Some(port) = port {
+                reply(port, swept.map_err(Into::into));
+            }
+        }
+    }
+}
+
+async fn issue(state: &State, request: CodeRequest) -> Result<Secret, CodeError> {
+    let code = Secret::generate()?;
+    let record = CodeRecord {
+        hash: code.hash(),
+        client_id: request.client_id,
+        redirect_uri: request.redirect_uri,
+        code_challenge: request.code_challenge,
+        scopes: request.scopes,
+        resource: request.resource,
+        family: FamilyId::generate()?,
+        expires_at: state.clock.now().saturating_add(secs(state.code_ttl)),
+        redeemed_at: None,
+    };
+    state.store.insert_code(&record).await?;
+    Ok(code)
+}
+
+async fn redeem(
+    state: &State,
+    code: &Secret,
+    presented: Presented<'_>,
+) -> Result<Grant, CodeError> {
+    let hash = code.hash();
+    let record = state
+        .store
+        .get_code(&hash)
+        .await?
+        .ok_or(CodeError::Invalid)?;
+    let now = state.clock.now();
+    check_redemption(&record, &presented, now)?;
+    if !state.store.mark_code_redeemed(&hash, now).await? {
+        return Err(CodeError::Replayed {
+            issued_family: record.family,
+        });
+    }
+    Ok(Grant {
+        client_id: record.client_id,
+        scopes: record.scopes,
+        resource: record.resource,
+        family: record.family,
+    })
+}
+
+/// What the token request presented along with the code.
+struct Presented<'a> {
+    client_id: &'a str,
+    redirect_uri: Option<&'a str>,
+    code_verifier: &'a Secret,
+}
+
+/// The redemption rules, in order: replay first (whoever replays, the tokens are suspect), then
+/// expiry, client, redirect URI and PKCE.
+fn check_redemption(
+    record: &CodeRecord,
+    presented: &Presented<'_>,
+    now: i64,
+) -> Result<(), CodeError> {
+    if record.redeemed_at.is_some() {
+        return Err(CodeError::Replayed {
+            issued_family: record.family.clone(),
+        });
+    }
+    if now >= record.expires_at {
+        return Err(CodeError::Expired);
+    }
+    if presented.client_id != record.client_id {
+        return Err(CodeError::WrongClient);
+    }
+    if presented.redirect_uri != record.redirect_uri.as_deref() {
+        return Err(CodeError::RedirectMismatch);
+    }
+    record.code_challenge.verify(presented.code_verifier)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::actors::fakes::{FakeStore, ask};
+
+    const T0: i64 = 1_800_000_000;
+    const TTL: Duration = Duration::from_secs(300);
+    // RFC 7636 Appendix B.
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const REDIRECT: &str = "http://localhost:40000/callback";
+
+    async fn start() -> (AuthCodesRef, Arc<FakeStore>, Clock) {
+        let store = Arc::new(FakeStore::default());
+        let clock = Clock::manual(T0);
+        let args = Arguments {
+            store: store.clone(),
+            clock: clock.clone(),
+            code_ttl: TTL,
+            sweep_interval: Duration::from_secs(3600),
+        };
+        let (actor, _join) = spawn(args).await.unwrap();
+        (actor, store, clock)
+    }
+
+    async fn issue(actor: &AuthCodesRef) -> Result<Secret, CodeError> {
+        let request = CodeRequest {
+            client_id: "client-a".into(),
+            redirect_uri: Some(REDIRECT.into()),
+            code_challenge: CodeChallenge::parse(Some(CHALLENGE), Some("S256")).unwrap(),
+            scopes: vec!["food:read".into(), "food:write".into()],
+            resource: "https://food.example/mcp".into(),
+        };
+        ask(actor, |reply| AuthCodesMsg::Issue { request, reply }).await
+    }
+
+    async fn redeem_with(
+        actor: &AuthCodesRef,
+        code: &Secret,
+        client_id: &str,
+        redirect_uri: Option<&str>,
+        verifier: &str,
+    ) -> Result<Grant, CodeError> {
+        let (code, client_id) = (code.clone(), client_id.to_owned());
+        let redirect_uri = redirect_uri.map(str::to_owned);
+        let code_verifier = Secret::from_presented(verifier);
+        ask(actor, |reply| AuthCodesMsg::Redeem {
+            code,
+            client_id,
+            redirect_uri,
+            code_verifier,
+            reply,
+        })
+        .await
+    }
+
+    async fn redeem(actor: &AuthCodesRef, code: &Secret) -> Result<Grant, CodeError> {
+        redeem_with(actor, code, "client-a", Some(REDIRECT), VERIFIER).await
+    }
+
+    #[tokio::test]
+    async fn a_code_redeems_once_and_a_replay_names_the_issued_family() {
+        let (actor, store, _clock) = start().await;
+        let code = issue(&actor).await.unwrap();
+        {
+            let codes = store.codes.lock().unwrap();
+            assert!(codes.contains_key(&code.hash()), "stored under its hash");
+            assert_eq!(codes[&code.hash()].expires_at, T0 + 300);
+        }
+        let grant = redeem(&actor, &code).await.unwrap();
+        assert_eq!(grant.client_id, "client-a");
+        assert_eq!(grant.scopes, ["food:read", "food:write"]);
+        assert_eq!(grant.resource, "https://food.example/mcp");
+
+        match redeem(&actor, &code).await {
+            Err(CodeError::Replayed { issued_family }) => assert_eq!(issued_family, grant.family),
+            other => panic!("expected a replay, got {other:?}"),
+        }
+        let unknown = Secret::generate().unwrap();
+        assert!(matches!(
+            redeem(&actor, &unknown).await,
+            Err(CodeError::Invalid)
+        ));
+    }
+
+    #[tokio::test]
+    async fn failed_checks_refuse_without_burning_the_code() {
+        let (actor, _store, _clock) = start().await;
+        let code = issue(&actor).await.unwrap();
+        let wrong_verifier = VERIFIER.replace('d', "e");
+        let other_port = "http://localhost:40001/callback";
+        assert!(matches!(
+            redeem_with(&actor, &code, "client-b", Some(REDIRECT), VERIFIER).await,
+            Err(CodeError::WrongClient)
+        ));
+        for redirect in [None, Some(other_port)] {
+            assert!(matches!(
+                redeem_with(&actor, &code, "client-a", redirect, VERIFIER).await,
+                Err(CodeError::RedirectMismatch)
+            ));
+        }
+        assert!(matches!(
+            redeem_with(&actor, &code, "client-a", Some(REDIRECT), &wrong_verifier).await,
+            Err(CodeError::Pkce(PkceError::Mismatch))
+        ));
+        assert!(redeem(&actor, &code).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn codes_expire_and_the_sweep_forgets_them() {
+        let (actor, store, clock) = start().await;
+        let code = issue(&actor).await.unwrap();
+        clock.advance(TTL);
+        assert!(matches!(
+            redeem(&actor, &code).await,
+            Err(CodeError::Expired)
+        ));
+        let swept = ask(&actor, |reply| AuthCodesMsg::Sweep { reply: Some(reply) }).await;
+        assert_eq!(swept.unwrap(), 1);
+        assert!(store.codes.lock().unwrap().is_empty());
+        assert!(matches!(
+            redeem(&actor, &code).await,
+            Err(CodeError::Invalid)
+        ));
+    }
+
+    #[tokio::test]
+    async fn failing_storage_answers_an_error_and_changes_nothing() {
+        let (actor, store, _clock) = start().await;
+        let code = issue(&actor).await.unwrap();
+        store.fail_writes(true);
+        assert!(matches!(issue(&actor).await, Err(CodeError::Storage(_))));
+        assert!(matches!(
+            redeem(&actor, &code).await,
+            Err(CodeError::Storage(_))
+        ));
+        assert_eq!(store.codes.lock().unwrap().len(), 1);
+
+        store.fail_writes(false);
+        assert!(
+            redeem(&actor, &code).await.is_ok(),
+            "still redeemable once storage is back"
+        );
+    }
+}

@@ -1,0 +1,881 @@
+//! TokenStore actor: active access and refresh tokens, indexed in memory by SHA-256 hash so that
+//! verifying a bearer token reads no database. Every change is written through to storage
+//! before the reply; a failed write answers with an error and leaves memory unchanged.
+//!
+//! Refresh tokens rotate. The exchanged token stays known (hash only, kind `Rotated`) until it
+//! would have expired, so a later replay is recognised and revokes its whole family. Within a
+//! short grace after rotation a replay instead gets the same successor again (racing clients):
+//! that successor is held in clear in this actor's memory only, never stored.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
+use tokio::task::JoinHandle;
+
+use super::reply;
+use crate::clock::{Clock, secs};
+use crate::oauth::secrets::{EntropyError, Secret, SecretHash, new_id};
+use crate::storage::StorageError;
+
+/// How long a revoked family stays refused by `Issue`: it covers a code replay that revokes the
+/// family between the first redemption and its `Issue` (two actors, two messages).
+const REVOKED_FAMILY_MEMORY_SECS: i64 = 600;
+
+/// The tokens descending from one authorization code; revoked together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FamilyId(String);
+
+impl FamilyId {
+    pub fn generate() -> Result<FamilyId, EntropyError> {
+        new_id().map(FamilyId)
+    }
+
+    /// Rebuilds an id read from storage.
+    pub fn from_stored(id: String) -> FamilyId {
+        FamilyId(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a redeemed authorization code grants: the input of `TokenStoreMsg::Issue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// RFC 8707 resource (audience) the tokens are bound to.
+    pub resource: String,
+    pub family: FamilyId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+    /// A refresh token already exchanged for a successor; using it again is a replay.
+    Rotated,
+}
+
+/// A token as stored: never the token itself, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub hash: SecretHash,
+    pub kind: TokenKind,
+    pub client_id: String,
+    pub family: FamilyId,
+    pub scopes: Vec<String>,
+    pub resource: String,
+    pub expires_at: i64,
+}
+
+/// One all-or-nothing write: `delete` first, then `insert` (which may re-insert a deleted hash).
+#[derive(Debug, Default)]
+pub struct TokenChange {
+    pub delete: Vec<SecretHash>,
+    pub insert: Vec<TokenRecord>,
+}
+
+/// Where tokens live between restarts.
+#[async_trait]
+pub trait TokenRepo: Send + Sync {
+    /// Every token not expired at `now`, to fill memory at start.
+    async fn load_active_tokens(&self, now: i64) -> Result<Vec<TokenRecord>, StorageError>;
+    /// Applies the change atomically.
+    async fn apply_token_change(&self, change: &TokenChange) -> Result<(), StorageError>;
+    /// Deletes tokens that expired at or before `now`; returns how many.
+    async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StorageError>;
+}
+
+/// Who an access token speaks for, as the bearer middleware needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub resource: String,
+    pub expires_at: i64,
+}
+
+/// A token response's content; the tokens are in clear here and in no other place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTokens {
+    pub access_token: Secret,
+    pub refresh_token: Secret,
+    /// When the access token expires (`expires_in` = this minus now).
+    pub expires_at: i64,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Unknown, revoked, or the wrong kind of token.
+    #[error("invalid token")]
+    Invalid,
+    #[error("token expired")]
+    Expired,
+    #[error("token was issued to another client")]
+    WrongClient,
+    /// A rotated refresh token came back after the grace: its family is now revoked.
+    #[error("refresh token was already used; its grant is revoked")]
+    Replayed,
+    /// The family was revoked (code replay) before its tokens were issued.
+    #[error("the grant was revoked")]
+    FamilyRevoked,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Entropy(#[from] EntropyError),
+}
+
+pub enum TokenStoreMsg {
+    /// Issues an access and a refresh token for a redeemed authorization code.
+    Issue {
+        grant: Grant,
+        reply: RpcReplyPort<Result<IssuedTokens, TokenError>>,
+    },
+    /// Checks a bearer token: `Invalid` or `Expired`, or who it speaks for. Reads memory only.
+    Verify {
+        access_token: Secret,
+        reply: RpcReplyPort<Result<Principal, TokenError>>,
+    },
+    /// Exchanges a refresh token for a new pair (rotation). Concurrent or retried refreshes
+    /// within the grace get the same successor; later replays revoke the family.
+    Refresh {
+        refresh_token: Secret,
+        client_id: String,
+        reply: RpcReplyPort<Result<IssuedTokens, TokenError>>,
+    },
+    /// Revokes a token of either kind (RFC 7009); a refresh token takes its family with it.
+    /// Unknown tokens succeed, as RFC 7009 §2.2 asks.
+    Revoke {
+        token: Secret,
+        client_id: String,
+        reply: RpcReplyPort<Result<(), TokenError>>,
+    },
+    /// Revokes every token of a client; answers how many were removed.
+    RevokeClient {
+        client_id: String,
+        reply: RpcReplyPort<Result<usize, TokenError>>,
+    },
+    /// Revokes every token descending from one authorization code (code replay).
+    RevokeFamily {
+        family: FamilyId,
+        reply: RpcReplyPort<Result<(), TokenError>>,
+    },
+    /// Forgets expired tokens and ended graces; answers how many tokens storage deleted.
+    /// Also sent without a reply port every `sweep_interval`. On a storage failure memory is
+    /// kept as it was until a sweep succeeds.
+    Sweep {
+        reply: Option<RpcReplyPort<Result<u64, TokenError>>>,
+    },
+}
+
+pub type TokenStoreRef = ActorRef<TokenStoreMsg>;
+
+pub struct TokenStore;
+
+pub struct Arguments {
+    pub repo: Arc<dyn TokenRepo>,
+    pub clock: Clock,
+    pub config: TokenConfig,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TokenConfig {
+    /// Access token lifetime (1 h by default).
+    pub access_ttl: Duration,
+    /// Refresh token lifetime, renewed at each rotation (30 d by default).
+    pub refresh_ttl: Duration,
+    /// How long a just-rotated refresh token still yields its successor.
+    pub refresh_grace: Duration,
+    pub sweep_interval: Duration,
+}
+
+pub struct State {
+    repo: Arc<dyn TokenRepo>,
+    clock: Clock,
+    config: TokenConfig,
+    tokens: HashMap<SecretHash, TokenRecord>,
+    /// Successors of refresh tokens rotated within the grace, keyed by the rotated token's hash.
+    successors: HashMap<SecretHash, Successor>,
+    /// Families revoked recently, with when.
+    revoked_families: HashMap<FamilyId, i64>,
+}
+
+struct Successor {
+    tokens: IssuedTokens,
+    until: i64,
+}
+
+pub async fn spawn(args: Arguments) -> Result<(TokenStoreRef, JoinHandle<()>), SpawnErr> {
+    Actor::spawn(None, TokenStore, args).await
+}
+
+impl Actor for TokenStore {
+    type Msg = TokenStoreMsg;
+    type State = State;
+    type Arguments = Arguments;
+
+    async fn pre_start(
+        &self,
+        _myself: TokenStoreRef,
+        args: Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        let active = args.repo.load_active_tokens(args.clock.now()).await?;
+        tracing::info!(tokens = active.len(), "token store loaded");
+        Ok(State {
+            repo: args.repo,
+            clock: args.clock,
+            config: args.config,
+            tokens: active.into_iter().map(|t| (t.hash, t)).collect(),
+            successors: HashMap::new(),
+            revoked_families: HashMap::new(),
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: TokenStoreRef,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        myself.send_interval(state.config.sweep_interval, || TokenStoreMsg::Sweep {
+            reply: None,
+        });
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: TokenStoreRef,
+        msg: TokenStoreMsg,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        // Every failure is answered through a reply port; nothing here may stop the actor.
+        state.handle_msg(msg).await;
+        Ok(())
+    }
+}
+
+impl State {
+    async fn handle_msg(&mut self, msg: TokenStoreMsg) {
+        let now = self.clock.now();
+        match msg {
+            TokenStoreMsg::Issue { grant, reply: port } => {
+                reply(port, self.issue(grant, now).await)
+            }
+            TokenStoreMsg::Verify {
+                access_token,
+                reply: port,
+            } => reply(port, self.verify(&access_token, now)),
+            TokenStoreMsg::Refresh {
+                refresh_token,
+                client_id,
+                reply: port,
+            } => reply(port, self.refresh(&refresh_token, &client_id, now).await),
+            TokenStoreMsg::Revoke {
+                token,
+                client_id,
+                reply: port,
+            } => reply(port, self.revoke(&token, &client_id, now).await),
+            TokenStoreMsg::RevokeClient {
+                client_id,
+                reply: port,
+            } => {
+                let families = self.families_where(|t| t.client_id == client_id);
+                reply(port, self.revoke_families(families, now).await);
+            }
+            TokenStoreMsg::RevokeFamily {
+                family,
+                reply: port,
+            } => {
+                reply(
+                    port,
+                    self.revoke_families(vec![family], now).await.map(drop),
+                );
+            }
+            TokenStoreMsg::Sweep { reply: port } => {
+                let swept = self.sweep(now).await;
+                if let Err(e) = &swept {
+                    tracing::warn!(error = %e, "token sweep failed; retrying next time");
+                }
+                if let Some(port) = port {
+                    reply(port, swept);
+                }
+            }
+        }
+    }
+
+    async fn issue(&mut self, grant: Grant, now: i64) -> Result<IssuedTokens, TokenError> {
+        if self.revoked_families.contains_key(&grant.family) {
+            return Err(TokenError::FamilyRevoked);
+        }
+        let (issued, records) = self.new_pair(&grant, now)?;
+        let change = TokenChange {
+            delete: Vec::new(),
+            insert: records.to_vec(),
+        };
+        self.repo.apply_token_change(&change).await?;
+        self.tokens.extend(records.map(|t| (t.hash, t)));
+        Ok(issued)
+    }
+
+    fn verify(&self, presented: &Secret, now: i64) -> Result<Principal, TokenError> {
+        match self.tokens.get(&presented.hash()) {
+            Some(t) if t.kind == TokenKind::Access && now < t.expires_at => Ok(Principal {
+                client_id: t.client_id.clone(),
+                scopes: t.scopes.clone(),
+                resource: t.resource.clone(),
+                expires_at: t.expires_at,
+            }),
+            Some(t) if t.kind == TokenKind::Access => Err(TokenError::Expired),
+            _ => Err(TokenError::Invalid),
+        }
+    }
+
+    async fn refresh(
+        &mut self,
+        presented: &Secret,
+        client_id: &str,
+        now: i64,
+    ) -> Result<IssuedTokens, TokenError> {
+        let hash = presented.hash();
+        let record = match self.tokens.get(&hash) {
+            Some(t) if t.kind != TokenKind::Access => t.clone(),
+            _ => return Err(TokenError::Invalid),
+        };
+        if record.client_id != client_id {
+            return Err(TokenError::WrongClient);
+        }
+        if now >= record.expires_at {
+            return Err(TokenError::Expired);
+        }
+        if record.kind == TokenKind::Rotated {
+            if let Some(successor) = self.live_successor(&hash, now) {
+                return Ok(successor.clone());
+            }
+            tracing::warn!(
+                client_id,
+                family = record.family.as_str(),
+                "rotated refresh token replayed; revoking its family"
+            );
+            self.revoke_families(vec![record.family], now).await?;
+            return Err(TokenError::Replayed);
+        }
+
+        let grant = Grant {
+            client_id: record.client_id.clone(),
+            scopes: record.scopes.clone(),
+            resource: record.resource.clone(),
+            family: record.family.clone(),
+        };
+        let (issued, [access, refresh]) = self.new_pair(&grant, now)?;
+        let rotated = TokenRecord {
+            kind: TokenKind::Rotated,
+            ..record
+        };
+        // The old token is re-inserted as `Rotated` in the same write that adds its successors.
+        let change = TokenChange {
+            delete: vec![hash],
+            insert: vec![rotated.clone(), access.clone(), refresh.clone()],
+        };
+        self.repo.apply_token_change(&change).await?;
+        self.tokens.extend([
+            (hash, rotated),
+            (access.hash, access),
+            (refresh.hash, refresh),
+        ]);
+        let until = now.saturating_add(secs(self.config.refresh_grace));
+        self.successors.insert(
+            hash,
+            Successor {
+                tokens: issued.clone(),
+                until,
+            },
+        );
+        Ok(issued)
+    }
+
+    /// The grace successor of a rotated token, while the grace runs and the successor has not
+    /// itself been rotated or revoked.
+    fn live_successor(&self, rotated: &SecretHash, now: i64) -> Option<&IssuedTokens> {
+        let successor = self.successors.get(rotated)?;
+        let still_current = self
+            .tokens
+            .get(&successor.tokens.refresh_token.hash())
+            .is_some_and(|t| t.kind == TokenKind::Refresh);
+        (now < successor.until && still_current).then_some(&successor.tokens)
+    }
+
+    async fn revoke(
+        &mut self,
+        presented: &Secret,
+        client_id: &str,
+        now: i64,
+    ) -> Result<(), TokenError> {
+        let hash = presented.hash();
+        let Some(record) = self.tokens.get(&hash) else {
+            return Ok(());
+        };
+        if record.client_id != client_id {
+            return Err(TokenError::WrongClient);
+        }
+        match record.kind {
+            TokenKind::Access => {
+                let change = TokenChange {
+                    delete: vec![hash],
+                    insert: Vec::new(),
+                };
+                self.repo.apply_token_change(&change).await?;
+                self.tokens.remove(&hash);
+                Ok(())
+            }
+            TokenKind::Refresh | TokenKind::Rotated => {
+                let family = record.family.clone();
+                self.revoke_families(vec![family], now).await.map(drop)
+            }
+        }
+    }
+
+    fn families_where(&self, pick: impl Fn(&TokenRecord) -> bool) -> Vec<FamilyId> {
+        let mut families: Vec<FamilyId> = self
+            .tokens
+            .values()
+            .filter(|t| pick(t))
+            .map(|t| t.family.clone())
+            .collect();
+        families.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        families.dedup();
+        families
+    }
+
+    /// Deletes every token of the given families; answers how many tokens went.
+    async fn revoke_families(
+        &mut self,
+        families: Vec<FamilyId>,
+        now: i64,
+    ) -> Result<usize, TokenError> {
+        let doomed: Vec<SecretHash> = self
+            .tokens
+            .values()
+            .filter(|t| families.contains(&t.family))
+            .map(|t| t.hash)
+            .collect();
+        if !doomed.is_empty() {
+            let change = TokenChange {
+                delete: doomed.clone(),
+                insert: Vec::new(),
+            };
+            self.repo.apply_token_change(&change).await?;
+        }
+        for hash in &doomed {
+            self.tokens.remove(hash);
+            self.successors.remove(hash);
+        }
+        for family in families {
+            self.revoked_families.insert(family, now);
+        }
+        Ok(doomed.len())
+    }
+
+    async fn sweep(&mut self, now: i64) -> Result<u64, TokenError> {
+        // Memory-only bookkeeping ends on time whatever storage does.
+        self.successors.retain(|_, s| now < s.until);
+        self.revoked_families
+            .retain(|_, at| now < at.saturating_add(REVOKED_FAMILY_MEMORY_SECS));
+        let deleted = self.repo.delete_expired_tokens(now).await?;
+        self.tokens.retain(|_, t| now < t.expires_at);
+        Ok(deleted)
+    }
+
+    /// A fresh access + refresh pair for `grant`, in clear and as records.
+    fn new_pair(
+        &self,
+        grant: &Grant,
+        now: i64,
+    ) -> Result<(IssuedTokens, [TokenRecord; 2]), EntropyError> {
+        let access_token = Secret::generate()?;
+        let refresh_token = Secret::generate()?;
+        let record = |secret: &Secret, kind, ttl| TokenRecord {
+            hash: secret.hash(),
+            kind,
+            client_id: grant.client_id.clone(),
+            family: grant.family.clone(),
+            scopes: grant.scopes.clone(),
+            resource: grant.resource.clone(),
+            expires_at: now.saturating_add(secs(ttl)),
+        };
+        let records = [
+            record(&access_token, TokenKind::Access, self.config.access_ttl),
+            record(&refresh_token, TokenKind::Refresh, self.config.refresh_ttl),
+        ];
+        let issued = IssuedTokens {
+            access_token,
+            refresh_token,
+            expires_at: records[0].expires_at,
+            scopes: grant.scopes.clone(),
+        };
+        Ok((issued, records))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::actors::fakes::{FakeStore, ask};
+
+    const T0: i64 = 1_800_000_000;
+    const HOUR: Duration = Duration::from_secs(3600);
+    const GRACE: Duration = Duration::from_secs(10);
+    const RESOURCE: &str = "https://food.example/mcp";
+
+    async fn start_on(store: Arc<FakeStore>, clock: Clock) -> TokenStoreRef {
+        let args = Arguments {
+            repo: store,
+            clock,
+            config: TokenConfig {
+                access_ttl: HOUR,
+                refresh_ttl: 30 * 24 * HOUR,
+                refresh_grace: GRACE,
+                sweep_interval: HOUR,
+            },
+        };
+        spawn(args).await.unwrap().0
+    }
+
+    async fn start() -> (TokenStoreRef, Arc<FakeStore>, Clock) {
+        let store = Arc::new(FakeStore::default());
+        let clock = Clock::manual(T0);
+        (start_on(store.clone(), clock.clone()).await, store, clock)
+    }
+
+    fn grant(client_id: &str) -> Grant {
+        Grant {
+            client_id: client_id.into(),
+            scopes: vec!["food:read".into()],
+            resource: RESOURCE.into(),
+            family: FamilyId::generate().unwrap(),
+        }
+    }
+
+    async fn issue(actor: &TokenStoreRef, grant: Grant) -> Result<IssuedTokens, TokenError> {
+        ask(actor, |reply| TokenStoreMsg::Issue { grant, reply }).await
+    }
+
+    async fn verify(actor: &TokenStoreRef, token: &Secret) -> Result<Principal, TokenError> {
+        let access_token = token.clone();
+        ask(actor, |reply| TokenStoreMsg::Verify {
+            access_token,
+            reply,
+        })
+        .await
+    }
+
+    async fn refresh(
+        actor: &TokenStoreRef,
+        token: &Secret,
+        client_id: &str,
+    ) -> Result<IssuedTokens, TokenError> {
+        let (refresh_token, client_id) = (token.clone(), client_id.to_owned());
+        ask(actor, |reply| TokenStoreMsg::Refresh {
+            refresh_token,
+            client_id,
+            reply,
+        })
+        .await
+    }
+
+    async fn revoke(
+        actor: &TokenStoreRef,
+        token: &Secret,
+        client_id: &str,
+    ) -> Result<(), TokenError> {
+        let (token, client_id) = (token.clone(), client_id.to_owned());
+        ask(actor, |reply| TokenStoreMsg::Revoke {
+            token,
+            client_id,
+            reply,
+        })
+        .await
+    }
+
+    async fn sweep(actor: &TokenStoreRef) -> Result<u64, TokenError> {
+        ask(actor, |reply| TokenStoreMsg::Sweep { reply: Some(reply) }).await
+    }
+
+    fn active_refresh_tokens(store: &FakeStore, family: &FamilyId) -> usize {
+        let tokens = store.tokens.lock().unwrap();
+        tokens
+            .values()
+            .filter(|t| &t.family == family && t.kind == TokenKind::Refresh)
+            .count()
+    }
+
+    #[tokio::test]
+    async fn issued_tokens_verify_expire_and_are_swept() {
+        let (actor, store, clock) = start().await;
+        let issued = issue(&actor, grant("client-a")).await.unwrap();
+        assert_eq!(issued.expires_at, T0 + 3600);
+        {
+            let stored = store.tokens.lock().unwrap();
+            assert_eq!(stored.len(), 2);
+            assert_eq!(
+                stored[&issued.refresh_token.hash()].expires_at,
+                T0 + 30 * 24 * 3600
+            );
+        }
+        let principal = verify(&actor, &issued.access_token).await.unwrap();
+        assert_eq!(
+            principal,
+            Principal {
+                client_id: "client-a".into(),
+                scopes: vec!["food:read".into()],
+                resource: RESOURCE.into(),
+                expires_at: T0 + 3600,
+            }
+        );
+        assert!(matches!(
+            verify(&actor, &issued.refresh_token).await,
+            Err(TokenError::Invalid)
+        ));
+        let unknown = Secret::generate().unwrap();
+        assert!(matches!(
+            verify(&actor, &unknown).await,
+            Err(TokenError::Invalid)
+        ));
+
+        clock.advance(HOUR - Duration::from_secs(1));
+        assert!(verify(&actor, &issued.access_token).await.is_ok());
+        clock.advance(Duration::from_secs(1));
+        assert!(matches!(
+            verify(&actor, &issued.access_token).await,
+            Err(TokenError::Expired)
+        ));
+        assert_eq!(sweep(&actor).await.unwrap(), 1);
+        assert!(matches!(
+            verify(&actor, &issued.access_token).await,
+            Err(TokenError::Invalid)
+        ));
+        assert!(
+            refresh(&actor, &issued.refresh_token, "client-a")
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn refresh_rotates_and_keeps_the_grant() {
+        let (actor, store, _clock) = start().await;
+        let g = grant("client-a");
+        let first = issue(&actor, g.clone()).await.unwrap();
+        let second = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        assert_ne!(second.refresh_token, first.refresh_token);
+        assert_ne!(second.access_token, first.access_token);
+        assert_eq!(
+            verify(&actor, &second.access_token).await.unwrap().scopes,
+            g.scopes
+        );
+        assert_eq!(active_refresh_tokens(&store, &g.family), 1);
+        let old = store.tokens.lock().unwrap()[&first.refresh_token.hash()].kind;
+        assert_eq!(old, TokenKind::Rotated);
+
+        assert!(matches!(
+            refresh(&actor, &second.refresh_token, "client-b").await,
+            Err(TokenError::WrongClient)
+        ));
+        assert!(matches!(
+            refresh(&actor, &second.access_token, "client-a").await,
+            Err(TokenError::Invalid)
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn fifty_concurrent_refreshes_yield_exactly_one_successor() {
+        let (actor, store, _clock) = start().await;
+        let g = grant("client-a");
+        let first = issue(&actor, g.clone()).await.unwrap();
+        let writes_before = store.token_writes.load(Ordering::SeqCst);
+
+        let racers = (0..50).map(|_| {
+            let (actor, token) = (actor.clone(), first.refresh_token.clone());
+            tokio::spawn(async move { refresh(&actor, &token, "client-a").await })
+        });
+        let answers: Vec<IssuedTokens> = futures::future::join_all(racers)
+            .await
+            .into_iter()
+            .map(|joined| joined.unwrap().unwrap())
+            .collect();
+
+        assert!(
+            answers.iter().all(|a| a == &answers[0]),
+            "one successor for all"
+        );
+        assert_eq!(store.token_writes.load(Ordering::SeqCst) - writes_before, 1);
+        assert_eq!(active_refresh_tokens(&store, &g.family), 1);
+    }
+
+    #[tokio::test]
+    async fn a_replay_within_the_grace_gets_the_same_successor() {
+        let (actor, _store, clock) = start().await;
+        let first = issue(&actor, grant("client-a")).await.unwrap();
+        let successor = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        clock.advance(GRACE - Duration::from_secs(1));
+        let again = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        assert_eq!(again, successor);
+        assert!(verify(&actor, &successor.access_token).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_replay_after_the_grace_revokes_the_family() {
+        let (actor, store, clock) = start().await;
+        let g = grant("client-a");
+        let first = issue(&actor, g.clone()).await.unwrap();
+        let other = issue(&actor, grant("client-a")).await.unwrap();
+        let successor = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        clock.advance(GRACE);
+
+        let replay = refresh(&actor, &first.refresh_token, "client-a").await;
+        assert!(matches!(replay, Err(TokenError::Replayed)));
+        for token in [&first.access_token, &successor.access_token] {
+            assert!(matches!(
+                verify(&actor, token).await,
+                Err(TokenError::Invalid)
+            ));
+        }
+        let next = refresh(&actor, &successor.refresh_token, "client-a").await;
+        assert!(matches!(next, Err(TokenError::Invalid)));
+        assert!(
+            store
+                .tokens
+                .lock()
+                .unwrap()
+                .values()
+                .all(|t| t.family != g.family)
+        );
+        assert!(
+            verify(&actor, &other.access_token).await.is_ok(),
+            "other grants untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn replaying_a_token_whose_successor_was_used_revokes_even_within_the_grace() {
+        let (actor, _store, _clock) = start().await;
+        let first = issue(&actor, grant("client-a")).await.unwrap();
+        let second = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        let third = refresh(&actor, &second.refresh_token, "client-a")
+            .await
+            .unwrap();
+        let replay = refresh(&actor, &first.refresh_token, "client-a").await;
+        assert!(matches!(replay, Err(TokenError::Replayed)));
+        assert!(matches!(
+            verify(&actor, &third.access_token).await,
+            Err(TokenError::Invalid)
+        ));
+    }
+
+    #[tokio::test]
+    async fn revocation_by_token_client_and_family() {
+        let (actor, _store, _clock) = start().await;
+        let a1 = issue(&actor, grant("client-a")).await.unwrap();
+        let a2 = issue(&actor, grant("client-a")).await.unwrap();
+        let b = issue(&actor, grant("client-b")).await.unwrap();
+
+        // An access token goes alone.
+        revoke(&actor, &a1.access_token, "client-a").await.unwrap();
+        assert!(matches!(
+            verify(&actor, &a1.access_token).await,
+            Err(TokenError::Invalid)
+        ));
+        assert!(refresh(&actor, &a1.refresh_token, "client-a").await.is_ok());
+        // A refresh token takes its family; unknown tokens are fine; others' tokens are not.
+        revoke(&actor, &a2.refresh_token, "client-a").await.unwrap();
+        assert!(matches!(
+            verify(&actor, &a2.access_token).await,
+            Err(TokenError::Invalid)
+        ));
+        revoke(&actor, &Secret::generate().unwrap(), "client-a")
+            .await
+            .unwrap();
+        let foreign = revoke(&actor, &b.access_token, "client-a").await;
+        assert!(matches!(foreign, Err(TokenError::WrongClient)));
+
+        let client_id = "client-a".to_owned();
+        let removed = ask(&actor, |reply| TokenStoreMsg::RevokeClient {
+            client_id,
+            reply,
+        })
+        .await;
+        assert_eq!(
+            removed.unwrap(),
+            3,
+            "a1's rotated refresh and its successor pair"
+        );
+        assert!(verify(&actor, &b.access_token).await.is_ok());
+
+        let g = grant("client-b");
+        let family = g.family.clone();
+        ask(&actor, |reply| TokenStoreMsg::RevokeFamily {
+            family,
+            reply,
+        })
+        .await
+        .unwrap();
+        assert!(matches!(
+            issue(&actor, g).await,
+            Err(TokenError::FamilyRevoked)
+        ));
+    }
+
+    #[tokio::test]
+    async fn failing_storage_answers_an_error_and_leaves_memory_unchanged() {
+        let (actor, store, clock) = start().await;
+        let issued = issue(&actor, grant("client-a")).await.unwrap();
+        store.fail_writes(true);
+
+        assert!(matches!(
+            issue(&actor, grant("client-a")).await,
+            Err(TokenError::Storage(_))
+        ));
+        let rotation = refresh(&actor, &issued.refresh_token, "client-a").await;
+        assert!(matches!(rotation, Err(TokenError::Storage(_))));
+        let revocation = revoke(&actor, &issued.access_token, "client-a").await;
+        assert!(matches!(revocation, Err(TokenError::Storage(_))));
+        assert!(verify(&actor, &issued.access_token).await.is_ok());
+        clock.advance(HOUR);
+        assert!(matches!(sweep(&actor).await, Err(TokenError::Storage(_))));
+        assert!(matches!(
+            verify(&actor, &issued.access_token).await,
+            Err(TokenError::Expired)
+        ));
+
+        store.fail_writes(false);
+        assert_eq!(store.tokens.lock().unwrap().len(), 2);
+        let rotated = refresh(&actor, &issued.refresh_token, "client-a").await;
+        assert!(rotated.is_ok(), "the refresh token was never consumed");
+    }
+
+    #[tokio::test]
+    async fn a_restarted_store_loads_active_tokens() {
+        let (actor, store, clock) = start().await;
+        let issued = issue(&actor, grant("client-a")).await.unwrap();
+        actor.stop(None);
+        let restarted = start_on(store, clock).await;
+        assert!(verify(&restarted, &issued.access_token).await.is_ok());
+    }
+}
