@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 /// Nutrient amounts keyed by nutrient, in the nutrient's own unit ([`NutrientKey::unit`]).
@@ -11,7 +12,9 @@ pub type Nutrients = BTreeMap<NutrientKey, f64>;
 macro_rules! nutrient_keys {
     ($( $variant:ident => $key:literal, $unit:literal, [$($nbr:literal),*]; )*) => {
         /// A nutrient. The serialized name is the public key used in tool inputs and outputs.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+        )]
         pub enum NutrientKey {
             $( #[serde(rename = $key)] $variant, )*
         }
@@ -100,6 +103,89 @@ impl NutrientKey {
     }
 }
 
+/// Rounds an amount for display: kcal to 1 decimal; g, mg and mcg to 2 decimals. Finer than any
+/// label, coarse enough to hide float noise (105.02000000000001). Sum and scale first, round last.
+pub fn round_for_display(key: NutrientKey, value: f64) -> f64 {
+    let scale = if key.unit() == "kcal" { 10.0 } else { 100.0 };
+    let rounded = (value * scale).round() / scale;
+    if !rounded.is_finite() {
+        value
+    } else if rounded == 0.0 {
+        0.0 // no "-0.0" in answers
+    } else {
+        rounded
+    }
+}
+
+/// One nutrient in an answer: `{ "value": 133.5, "unit": "kcal", "available": true }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NutrientAmount {
+    /// Rounded for display ([`round_for_display`]); null when the food has no data.
+    pub value: Option<f64>,
+    /// `kcal`, `g`, `mg` or `mcg`.
+    pub unit: String,
+    /// False means the source has no data for this nutrient — never that it is zero.
+    pub available: bool,
+}
+
+impl NutrientAmount {
+    fn new(key: NutrientKey, value: Option<f64>) -> Self {
+        NutrientAmount {
+            value: value.map(|v| round_for_display(key, v)),
+            unit: key.unit().to_string(),
+            available: value.is_some(),
+        }
+    }
+}
+
+/// Per-nutrient values keyed by public nutrient key, in catalog order. The JSON Schema names every
+/// key and requires the four [`NutrientKey::CORE`] nutrients, which every answer carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NutrientMap<V>(pub BTreeMap<NutrientKey, V>);
+
+/// The `nutrients` object of an answer: the four core nutrients always (unavailable when missing),
+/// then every other nutrient the food has.
+pub type NutrientReport = NutrientMap<NutrientAmount>;
+
+impl NutrientReport {
+    /// Builds the report from unrounded amounts, rounding each for display. Non-finite amounts are
+    /// treated as "no data".
+    pub fn from_nutrients(nutrients: &Nutrients) -> Self {
+        let mut map: BTreeMap<NutrientKey, NutrientAmount> = NutrientKey::CORE
+            .iter()
+            .map(|k| (*k, NutrientAmount::new(*k, None)))
+            .collect();
+        for (key, value) in nutrients.iter().filter(|(_, v)| v.is_finite()) {
+            map.insert(*key, NutrientAmount::new(*key, Some(*value)));
+        }
+        NutrientMap(map)
+    }
+}
+
+impl<V: JsonSchema> JsonSchema for NutrientMap<V> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("NutrientMap_of_{}", V::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let value = generator.subschema_for::<V>();
+        let properties: serde_json::Map<String, serde_json::Value> = NutrientKey::ALL
+            .iter()
+            .map(|k| (k.key().to_string(), value.clone().to_value()))
+            .collect();
+        let required: Vec<&str> = NutrientKey::CORE.iter().map(|k| k.key()).collect();
+        schemars::json_schema!({
+            "type": "object",
+            "description": "Nutrients by key; calories, protein_g, total_carbs_g and total_fat_g are always present.",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +222,57 @@ mod tests {
             None,
             "kJ energy is not kcal"
         );
+    }
+
+    #[test]
+    fn rounding_is_one_decimal_for_kcal_two_for_masses() {
+        assert_eq!(
+            round_for_display(NutrientKey::Calories, 105.02000000000001),
+            105.0
+        );
+        assert_eq!(round_for_display(NutrientKey::Calories, 133.46), 133.5);
+        assert_eq!(round_for_display(NutrientKey::ProteinG, 1.2862), 1.29);
+        assert_eq!(round_for_display(NutrientKey::SodiumMg, 0.004), 0.0);
+        assert_eq!(round_for_display(NutrientKey::VitaminB12Mcg, 0.456), 0.46);
+        assert!(round_for_display(NutrientKey::FiberG, -0.001).is_sign_positive());
+        assert_eq!(round_for_display(NutrientKey::FiberG, 1e307), 1e307);
+    }
+
+    #[test]
+    fn report_always_has_the_core_and_marks_missing_as_unavailable() {
+        let nutrients: Nutrients = [
+            (NutrientKey::Calories, 105.02000000000001),
+            (NutrientKey::PotassiumMg, 422.44),
+            (NutrientKey::FiberG, f64::NAN),
+        ]
+        .into();
+        let report = NutrientReport::from_nutrients(&nutrients);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "calories": { "value": 105.0, "unit": "kcal", "available": true },
+                "protein_g": { "value": null, "unit": "g", "available": false },
+                "total_carbs_g": { "value": null, "unit": "g", "available": false },
+                "total_fat_g": { "value": null, "unit": "g", "available": false },
+                "potassium_mg": { "value": 422.44, "unit": "mg", "available": true },
+            })
+        );
+        let keys: Vec<NutrientKey> = report.0.keys().copied().collect();
+        assert_eq!(&keys[..4], &NutrientKey::CORE, "catalog order, core first");
+        let back: NutrientReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn report_schema_names_every_key_and_requires_the_core() {
+        let schema = serde_json::to_value(schemars::schema_for!(NutrientReport)).unwrap();
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["calories", "protein_g", "total_carbs_g", "total_fat_g"])
+        );
+        let properties = schema["properties"].as_object().unwrap();
+        assert_eq!(properties.len(), NutrientKey::ALL.len());
+        assert!(properties.contains_key("vitamin_b12_mcg"));
     }
 }
