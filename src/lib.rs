@@ -10,9 +10,12 @@
 //! - [`storage`]: sqlx SQLite implementations of the actors' storage traits.
 
 pub mod actors;
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod food;
+pub mod mcp;
 pub mod oauth;
+pub mod service;
 pub mod sources;
 pub mod storage;

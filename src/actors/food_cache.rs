@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::{Clock, secs};
 use crate::config::CacheConfig;
 use crate::food::model::{Food, FoodSummary, Source};
+use crate::food::search;
 use crate::sources::{FoodSource, SourceError};
 use crate::storage::StorageError;
 
@@ -60,12 +61,13 @@ pub enum Lookup {
 }
 
 impl Lookup {
-    /// The storage key: `usda:173944`, or `search:usda:<sha256 of the normalized query>`.
+    /// The storage key: `usda:173944`, or `search:usda:<sha256 of the normalized query>` (case,
+    /// punctuation, word forms and stop words do not make a different search).
     pub fn key(&self) -> String {
         match self {
             Lookup::Food { source, id } => format!("{source}:{id}"),
             Lookup::Search { source, query } => {
-                let digest = Sha256::digest(normalize_query(query).as_bytes());
+                let digest = Sha256::digest(search::normalize(query).as_bytes());
                 format!("search:{source}:{}", hex::encode(digest))
             }
         }
@@ -76,15 +78,6 @@ impl Lookup {
             Lookup::Food { source, .. } | Lookup::Search { source, .. } => *source,
         }
     }
-}
-
-/// Case and spacing do not make a different search.
-fn normalize_query(query: &str) -> String {
-    query
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// A stored upstream answer.

@@ -5,8 +5,8 @@
 //! so an actor's log lines land inside the HTTP request that caused them.
 
 pub mod auth_codes;
-pub mod food_cache;
 pub mod client_registry;
+pub mod food_cache;
 pub mod token_store;
 
 #[cfg(test)]

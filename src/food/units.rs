@@ -95,7 +95,7 @@ impl Unit {
     }
 
     /// Grams in one of this unit, for weight units.
-    fn grams(self) -> Option<f64> {
+    pub fn grams(self) -> Option<f64> {
         match self {
             Unit::G => Some(1.0),
             Unit::Kg => Some(G_PER_KG),

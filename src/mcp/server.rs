@@ -1,0 +1,118 @@
+//! `FoodMcp`: the rmcp server handler. Each tool parses its own arguments so that bad input is a
+//! tool result with `isError` and a readable reason (which a model can act on), not a protocol
+//! error.
+
+use std::sync::Arc;
+
+use rmcp::{
+    Json, ServerHandler,
+    handler::server::{common::schema_for_input, router::tool::ToolRouter},
+    model::{
+        ContentBlock, Implementation, IntoContents, JsonObject, ServerCapabilities, ServerConfig,
+    },
+    tool, tool_handler, tool_router,
+};
+use serde::de::DeserializeOwned;
+
+use crate::mcp::types::{
+    CalculateMealInput, CalculateMealOutput, GetNutritionInput, NutritionOutput, SaveFoodInput,
+    SaveFoodOutput, SearchFoodInput, SearchFoodOutput,
+};
+use crate::service::{FoodService, ToolError};
+
+const INSTRUCTIONS: &str = "Nutrition facts and arithmetic, computed deterministically. \
+Find a food with search_food, then pass its id and source to get_nutrition (one food) or \
+calculate_meal (several foods, with totals). Never estimate numbers yourself: every conversion \
+and sum is done here. save_food stores the owner's own foods (recipes, labels) for later.";
+
+impl IntoContents for ToolError {
+    fn into_contents(self) -> Vec<ContentBlock> {
+        vec![ContentBlock::text(self.0)]
+    }
+}
+
+/// Parses tool arguments, turning a schema mismatch into a readable tool error.
+fn parse<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolError> {
+    serde_json::from_value(serde_json::Value::Object(args))
+        .map_err(|e| ToolError(format!("invalid arguments: {e}")))
+}
+
+fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+    schema_for_input::<T>().unwrap_or_else(|e| panic!("tool input schema is invalid: {e}"))
+}
+
+#[derive(Clone)]
+pub struct FoodMcp {
+    service: Arc<FoodService>,
+    tool_router: ToolRouter<FoodMcp>,
+}
+
+#[tool_router]
+impl FoodMcp {
+    pub fn new(service: Arc<FoodService>) -> FoodMcp {
+        FoodMcp {
+            service,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Search foods by name, brand or barcode across the owner's saved foods, USDA FoodData
+    /// Central and Open Food Facts. Returns ids to pass to get_nutrition / calculate_meal.
+    #[tool(
+        input_schema = input_schema::<SearchFoodInput>(),
+        annotations(title = "Search foods", read_only_hint = true, open_world_hint = true)
+    )]
+    async fn search_food(&self, args: JsonObject) -> Result<Json<SearchFoodOutput>, ToolError> {
+        let input: SearchFoodInput = parse(args)?;
+        self.service
+            .search(&input.query, input.source, input.limit)
+            .await
+            .map(Json)
+    }
+
+    /// Nutrients in an amount of one food, e.g. 150 g or 1 medium or 1 cup. Converts units
+    /// with exact factors and the food's own portion weights; says what is missing rather than
+    /// guessing.
+    #[tool(
+        input_schema = input_schema::<GetNutritionInput>(),
+        annotations(title = "Get nutrition", read_only_hint = true, open_world_hint = true)
+    )]
+    async fn get_nutrition(&self, args: JsonObject) -> Result<Json<NutritionOutput>, ToolError> {
+        let input: GetNutritionInput = parse(args)?;
+        self.service.nutrition(&input).await.map(Json)
+    }
+
+    /// Nutrient totals of a meal: each item's breakdown, the totals, and which nutrients every
+    /// item covered. Fails naming the item if any item cannot be computed.
+    #[tool(
+        input_schema = input_schema::<CalculateMealInput>(),
+        annotations(title = "Calculate meal", read_only_hint = true, open_world_hint = true)
+    )]
+    async fn calculate_meal(
+        &self,
+        args: JsonObject,
+    ) -> Result<Json<CalculateMealOutput>, ToolError> {
+        let input: CalculateMealInput = parse(args)?;
+        self.service.meal(&input.items).await.map(Json)
+    }
+
+    /// Save the owner's own food (a recipe, a label) with its nutrients for a serving. Saving the
+    /// same name and brand again updates it. Returns the id to use with source "custom".
+    #[tool(
+        input_schema = input_schema::<SaveFoodInput>(),
+        annotations(title = "Save food", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn save_food(&self, args: JsonObject) -> Result<Json<SaveFoodOutput>, ToolError> {
+        let input: SaveFoodInput = parse(args)?;
+        self.service.save(input).await.map(Json)
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for FoodMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("food-mcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}

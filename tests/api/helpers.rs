@@ -1,0 +1,164 @@
+//! `spawn_app()` and the request helpers every integration test uses.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use food_mcp::{app::App, config::Config};
+use rmcp::{
+    ServiceExt,
+    model::{CallToolRequestParams, CallToolResult},
+    service::{RoleClient, RunningService},
+    transport::StreamableHttpClientTransport,
+};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use wiremock::MockServer;
+
+pub type Client = RunningService<RoleClient, ()>;
+
+/// A running server with its own database folder and mock USDA / Open Food Facts upstreams.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub usda: MockServer,
+    pub off: MockServer,
+    pub db_dir: TempDir,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Reads a recorded upstream response from `tests/fixtures/`.
+pub fn fixture(path: &str) -> Value {
+    let full: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", path]
+        .iter()
+        .collect();
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_app_with(
+        dir,
+        MockServer::start().await,
+        MockServer::start().await,
+        |_| {},
+    )
+    .await
+}
+
+/// Starts the server on an existing database folder and mocks (for restart tests), with a hook
+/// to adjust the configuration.
+pub async fn spawn_app_with(
+    db_dir: TempDir,
+    usda: MockServer,
+    off: MockServer,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("food_mcp=debug")
+            .try_init();
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let mut config = Config::defaults();
+    config.bind = addr;
+    config.public_url = format!("http://{addr}").parse().expect("url");
+    config.database_path = db_dir.path().join("food-mcp.db");
+    config.usda.base_url = usda.uri().parse().expect("url");
+    config.usda.api_key = "test-usda-key".into();
+    config.usda.timeout = Duration::from_secs(2);
+    config.openfoodfacts.base_url = off.uri().parse().expect("url");
+    config.openfoodfacts.timeout = Duration::from_secs(2);
+    adjust(&mut config);
+    let app = App::build(config).await.expect("app builds");
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.serve(listener, async move {
+        let _ = signal.await;
+    }));
+    TestApp {
+        addr,
+        usda,
+        off,
+        db_dir,
+        shutdown,
+        task,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// An MCP client connected to `/mcp` (initialize done).
+    pub async fn client(&self) -> Client {
+        let transport = StreamableHttpClientTransport::from_uri(self.url("/mcp"));
+        ().serve(transport).await.expect("MCP client connects")
+    }
+
+    /// Stops the server gracefully and hands back its database folder and mocks.
+    pub async fn stop(self) -> (TempDir, MockServer, MockServer) {
+        let _ = self.shutdown.send(());
+        self.task
+            .await
+            .expect("server task")
+            .expect("server stops cleanly");
+        (self.db_dir, self.usda, self.off)
+    }
+}
+
+/// Calls a tool and returns the result (error results included).
+pub async fn call(client: &Client, tool: &'static str, args: Value) -> CallToolResult {
+    let Value::Object(args) = args else {
+        panic!("tool arguments must be an object")
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool).with_arguments(args))
+        .await
+        .unwrap_or_else(|e| panic!("{tool} call failed at the protocol level: {e}"))
+}
+
+/// The structured content of a successful call.
+pub async fn call_ok(client: &Client, tool: &'static str, args: Value) -> Value {
+    let result = call(client, tool, args).await;
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{tool} failed: {}",
+        text_of(&result)
+    );
+    result
+        .structured_content
+        .clone()
+        .expect("structured content")
+}
+
+/// The message of an `isError` result.
+pub async fn call_err(client: &Client, tool: &'static str, args: Value) -> String {
+    let result = call(client, tool, args).await;
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "{tool} should fail, got {:?}",
+        result.structured_content
+    );
+    text_of(&result)
+}
+
+pub fn text_of(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asserts two numbers agree to 1e-6.
+pub fn assert_close(actual: &Value, expected: f64) {
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("{actual} is not a number"));
+    assert!((actual - expected).abs() < 1e-6, "{actual} != {expected}");
+}
