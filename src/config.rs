@@ -24,6 +24,7 @@ pub struct Config {
 
 #[derive(Clone, Deserialize)]
 pub struct UsdaConfig {
+    #[serde(deserialize_with = "lenient_string")]
     pub api_key: String,
     pub base_url: Url,
     #[serde(with = "humantime_serde")]
@@ -44,6 +45,7 @@ impl std::fmt::Debug for UsdaConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct OpenFoodFactsConfig {
     pub base_url: Url,
+    #[serde(deserialize_with = "lenient_string")]
     pub user_agent: String,
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
@@ -70,6 +72,27 @@ pub struct CacheConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct McpConfig {
     pub max_request_bytes: usize,
+}
+
+/// A string setting that an environment variable may spell as a number or boolean: figment parses
+/// `FOOD_MCP__USDA__API_KEY=12345` as an integer, which must still be the key "12345".
+fn lenient_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        String(String),
+        Unsigned(u64),
+        Signed(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(match Scalar::deserialize(deserializer)? {
+        Scalar::String(s) => s,
+        Scalar::Unsigned(n) => n.to_string(),
+        Scalar::Signed(n) => n.to_string(),
+        Scalar::Float(n) => n.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+    })
 }
 
 impl Config {
@@ -105,16 +128,25 @@ impl Config {
         format!("{}/mcp", self.public_base())
     }
 
-    /// Host header values /mcp accepts: the public URL's authority, with and without the port.
+    /// Host header values /mcp accepts: the public URL's authority.
+    /// A loopback public URL also accepts the other loopback names (`localhost`, `127.0.0.1`,
+    /// `[::1]`) on its port, so a local client may use either spelling.
     pub fn allowed_hosts(&self) -> Vec<String> {
-        let mut hosts = Vec::new();
-        if let Some(host) = self.public_url.host_str() {
-            hosts.push(host.to_string());
-            if let Some(port) = self.public_url.port() {
-                hosts.push(format!("{host}:{port}"));
-            }
+        let Some(host) = self.public_url.host_str() else {
+            return Vec::new();
+        };
+        let loopback = ["localhost", "127.0.0.1", "[::1]"];
+        let names: Vec<&str> = if loopback.contains(&host) {
+            loopback.to_vec()
+        } else {
+            vec![host]
+        };
+        // With an explicit port only that port matches; without one the Host header carries no
+        // port (the scheme's default), and a bare name is what must match.
+        match self.public_url.port() {
+            Some(port) => names.iter().map(|name| format!("{name}:{port}")).collect(),
+            None => names.iter().map(|name| name.to_string()).collect(),
         }
-        hosts
     }
 }
 
@@ -126,8 +158,27 @@ mod tests {
     fn defaults_parse_and_derive_the_resource() {
         let config = Config::defaults();
         assert_eq!(config.mcp_resource(), "http://127.0.0.1:3000/mcp");
-        assert_eq!(config.allowed_hosts(), vec!["127.0.0.1", "127.0.0.1:3000"]);
+        let hosts = config.allowed_hosts();
+        for host in ["127.0.0.1:3000", "localhost:3000", "[::1]:3000"] {
+            assert!(hosts.contains(&host.to_string()), "{host} in {hosts:?}");
+        }
+        assert_eq!(hosts.len(), 3, "only the public port: {hosts:?}");
         assert_eq!(config.cache.usda_ttl, Duration::from_secs(30 * 86400));
+    }
+
+    #[test]
+    fn environment_overrides_defaults_even_for_numeric_looking_strings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FOOD_MCP__USDA__API_KEY", "12345");
+            jail.set_env("FOOD_MCP__PUBLIC_URL", "https://food.example.com");
+            jail.set_env("FOOD_MCP__CACHE__SEARCH_TTL", "2h");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.usda.api_key, "12345");
+            assert_eq!(config.mcp_resource(), "https://food.example.com/mcp");
+            assert_eq!(config.allowed_hosts(), vec!["food.example.com"]);
+            assert_eq!(config.cache.search_ttl, Duration::from_secs(7200));
+            Ok(())
+        });
     }
 
     #[test]

@@ -84,3 +84,30 @@ async fn a_foreign_host_header_is_refused() {
     assert_eq!(response.status(), 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn another_loopback_spelling_of_the_public_host_is_accepted() {
+    let app = spawn_app().await;
+    let port = app.addr.port();
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let response = reqwest::Client::new()
+            .post(app.url("/mcp"))
+            .header("Host", host.as_str())
+            .header("Accept", "application/json, text/event-stream")
+            .json(&initialize())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{host}");
+    }
+    let other_port = reqwest::Client::new()
+        .post(app.url("/mcp"))
+        .header("Host", format!("127.0.0.1:{}", port.wrapping_add(1)))
+        .header("Accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_port.status(), 403);
+    app.stop().await;
+}
