@@ -81,9 +81,7 @@ impl Config {
         if let Ok(path) = std::env::var("FOOD_MCP_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment
-            .merge(Env::prefixed("FOOD_MCP__").split("__").lowercase(true))
-            .extract()
+        figment.merge(Env::prefixed("FOOD_MCP__").split("__").lowercase(true)).extract()
     }
 
     /// The built-in defaults alone, for tests that then adjust fields.

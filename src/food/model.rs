@@ -8,9 +8,7 @@ use crate::food::units::Unit;
 
 /// Where a food's data comes from. The same numeric id means different foods in different sources,
 /// so a food is always addressed by `(source, id)`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// USDA FoodData Central (API or the offline catalog); ids are FDC ids such as "173944".

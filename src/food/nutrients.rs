@@ -119,22 +119,9 @@ mod tests {
 
     #[test]
     fn energy_prefers_208_then_atwater_specific_then_general() {
-        assert_eq!(
-            NutrientKey::from_usda_number("208"),
-            Some((NutrientKey::Calories, 0))
-        );
-        assert_eq!(
-            NutrientKey::from_usda_number("958"),
-            Some((NutrientKey::Calories, 1))
-        );
-        assert_eq!(
-            NutrientKey::from_usda_number("957"),
-            Some((NutrientKey::Calories, 2))
-        );
-        assert_eq!(
-            NutrientKey::from_usda_number("268"),
-            None,
-            "kJ energy is not kcal"
-        );
+        assert_eq!(NutrientKey::from_usda_number("208"), Some((NutrientKey::Calories, 0)));
+        assert_eq!(NutrientKey::from_usda_number("958"), Some((NutrientKey::Calories, 1)));
+        assert_eq!(NutrientKey::from_usda_number("957"), Some((NutrientKey::Calories, 2)));
+        assert_eq!(NutrientKey::from_usda_number("268"), None, "kJ energy is not kcal");
     }
 }

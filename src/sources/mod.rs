@@ -20,10 +20,7 @@ pub enum SourceError {
     InvalidId(String),
     /// The upstream (or our own client-side limit) refused for rate reasons.
     #[error("{upstream} rate limit reached{}", retry_after.map(|d| format!("; retry in {}s", d.as_secs())).unwrap_or_default())]
-    RateLimited {
-        upstream: Source,
-        retry_after: Option<Duration>,
-    },
+    RateLimited { upstream: Source, retry_after: Option<Duration> },
     /// Network error, timeout, or a 5xx.
     #[error("{upstream} is unavailable: {reason}")]
     Unavailable { upstream: Source, reason: String },
@@ -36,10 +33,7 @@ impl SourceError {
     /// Whether serving a stale cached copy is the right answer to this error: only for transport
     /// failures and rate limits, never for a definite "not found" or a bad id.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            SourceError::RateLimited { .. } | SourceError::Unavailable { .. }
-        )
+        matches!(self, SourceError::RateLimited { .. } | SourceError::Unavailable { .. })
     }
 }
 
