@@ -1,0 +1,297 @@
+//! The offline USDA catalog in SQLite: whole-catalog writes for the importer, food lookup and FTS5 recall.
+
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+
+use super::import::Batch;
+use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
+use crate::food::nutrients::{NutrientKey, Nutrients};
+use crate::sources::{FoodSource, SourceError};
+
+/// Read access to the imported catalog. Cheap to clone (the pool is a handle).
+#[derive(Clone, Debug)]
+pub struct CatalogStore {
+    pool: SqlitePool,
+}
+
+impl CatalogStore {
+    pub fn new(pool: SqlitePool) -> Self {
+        CatalogStore { pool }
+    }
+
+    /// Number of foods in the catalog (0 before the first import).
+    pub async fn count(&self) -> Result<u64, sqlx::Error> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_food")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count.try_into().unwrap_or(0))
+    }
+
+    /// The full food: per-100 g nutrients and every portion, in USDA order.
+    pub async fn get_food(&self, fdc_id: i64) -> Result<Option<Food>, sqlx::Error> {
+        // One read transaction, so an import committing between the three queries cannot mix
+        // the previous catalog's food with the new one's nutrients.
+        let mut tx = self.pool.begin().await?;
+        let Some(food) = sqlx::query(
+            "SELECT description, data_type, category FROM catalog_food WHERE fdc_id = ?",
+        )
+        .bind(fdc_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+
+        let rows = sqlx::query("SELECT nutrient, amount FROM catalog_nutrient WHERE fdc_id = ?")
+            .bind(fdc_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut nutrients = Nutrients::new();
+        for row in rows {
+            // A key a later version renamed or dropped is simply not reported.
+            if let Some(key) = NutrientKey::from_key(row.try_get("nutrient")?) {
+                nutrients.insert(key, row.try_get("amount")?);
+            }
+        }
+
+        let portions = sqlx::query(
+            "SELECT amount, unit, modifier, description, grams FROM catalog_portion
+             WHERE fdc_id = ? ORDER BY seq IS NULL, seq, id",
+        )
+        .bind(fdc_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(Portion {
+                amount: row.try_get("amount")?,
+                unit: row.try_get("unit")?,
+                modifier: row.try_get("modifier")?,
+                description: row.try_get("description")?,
+                grams: row.try_get("grams")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        tx.commit().await?;
+
+        Ok(Some(Food {
+            id: fdc_id.to_string(),
+            source: Source::Usda,
+            name: food.try_get("description")?,
+            brand: None,
+            category: food.try_get("category")?,
+            data_type: food.try_get("data_type")?,
+            basis: Basis::Per100g,
+            nutrients,
+            portions,
+            serving: None,
+        }))
+    }
+
+    /// Up to `limit` candidates for `query`, for the ranking layer to score. Every word is matched as
+    /// a prefix (`banana*`); foods matching all words come first, then — to fill `limit` — foods
+    /// matching any word, each group in FTS5 bm25 order with description hits weighted over category.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
+        let words = query_words(query);
+        let mut found = Vec::new();
+        if words.is_empty() || limit == 0 {
+            return Ok(found);
+        }
+        self.fts(&words.join(" AND "), limit, &mut found).await?;
+        if found.len() < limit && words.len() > 1 {
+            self.fts(&words.join(" OR "), limit, &mut found).await?;
+        }
+        Ok(found)
+    }
+
+    /// Appends the matches of `expression` not already in `found`, up to `limit` in all.
+    async fn fts(
+        &self,
+        expression: &str,
+        limit: usize,
+        found: &mut Vec<FoodSummary>,
+    ) -> Result<(), sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT f.fdc_id, f.description, f.category, f.data_type, n.amount AS kcal
+             FROM catalog_fts
+             JOIN catalog_food f ON f.fdc_id = catalog_fts.rowid
+             LEFT JOIN catalog_nutrient n ON n.fdc_id = f.fdc_id AND n.nutrient = ?
+             WHERE catalog_fts MATCH ?
+             ORDER BY bm25(catalog_fts, 4.0, 1.0)
+             LIMIT ?",
+        )
+        .bind(NutrientKey::Calories.key())
+        .bind(expression)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            if found.len() >= limit {
+                break;
+            }
+            let id = row.try_get::<i64, _>("fdc_id")?.to_string();
+            if found.iter().any(|f| f.id == id) {
+                continue;
+            }
+            found.push(FoodSummary {
+                id,
+                source: Source::Usda,
+                name: row.try_get("description")?,
+                brand: None,
+                category: row.try_get("category")?,
+                data_type: row.try_get("data_type")?,
+                calories_per_100g: row.try_get("kcal")?,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The query's words as FTS5 prefix terms: `Bananas, raw!` → `"bananas"*`, `"raw"*`. Only letters and
+/// digits survive, so no user text can reach FTS5 as query syntax.
+pub(crate) fn query_words(query: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for word in query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let term = format!("\"{}\"*", word.to_lowercase());
+        if !words.contains(&term) {
+            words.push(term);
+        }
+    }
+    words
+}
+
+/// Empties the catalog; only ever called inside the import's transaction.
+pub(crate) async fn clear(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    // Children first: their rows reference catalog_food.
+    for statement in [
+        "DELETE FROM catalog_portion",
+        "DELETE FROM catalog_nutrient",
+        "DELETE FROM catalog_food",
+    ] {
+        sqlx::query(statement).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Writes one batch with a single multi-row INSERT.
+pub(crate) async fn insert(conn: &mut SqliteConnection, batch: Batch) -> Result<(), sqlx::Error> {
+    let mut query: QueryBuilder<Sqlite> = match batch {
+        Batch::Foods(rows) => {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO catalog_food (fdc_id, data_type, description, category) ",
+            );
+            q.push_values(rows, |mut b, row| {
+                b.push_bind(row.fdc_id)
+                    .push_bind(row.data_type)
+                    .push_bind(row.description)
+                    .push_bind(row.category);
+            });
+            q
+        }
+        Batch::Nutrients(rows) => {
+            let mut q =
+                QueryBuilder::new("INSERT INTO catalog_nutrient (fdc_id, nutrient, amount, rank) ");
+            q.push_values(rows, |mut b, row| {
+                b.push_bind(row.fdc_id)
+                    .push_bind(row.key.key())
+                    .push_bind(row.amount)
+                    .push_bind(i64::try_from(row.rank).unwrap_or(i64::MAX));
+            });
+            // Rows arrive in file order, not preference order: a better-ranked USDA number (energy
+            // 208 over 958 over 957) replaces a worse one whichever comes first.
+            q.push(
+                " ON CONFLICT (fdc_id, nutrient) DO UPDATE SET amount = excluded.amount, rank = excluded.rank
+                  WHERE excluded.rank < catalog_nutrient.rank",
+            );
+            q
+        }
+        Batch::Portions(rows) => {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO catalog_portion (fdc_id, seq, amount, unit, modifier, description, grams) ",
+            );
+            q.push_values(rows, |mut b, row| {
+                b.push_bind(row.fdc_id)
+                    .push_bind(row.seq)
+                    .push_bind(row.portion.amount)
+                    .push_bind(row.portion.unit)
+                    .push_bind(row.portion.modifier)
+                    .push_bind(row.portion.description)
+                    .push_bind(row.portion.grams);
+            });
+            q
+        }
+    };
+    query.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Rebuilds the search index from the new rows and returns how many nutrient values were kept.
+pub(crate) async fn finish(conn: &mut SqliteConnection) -> Result<u64, sqlx::Error> {
+    sqlx::query("INSERT INTO catalog_fts (catalog_fts) VALUES ('rebuild')")
+        .execute(&mut *conn)
+        .await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_nutrient")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(count.try_into().unwrap_or(0))
+}
+
+fn unavailable(error: sqlx::Error) -> SourceError {
+    SourceError::Unavailable {
+        upstream: Source::Usda,
+        reason: format!("offline catalog: {error}"),
+    }
+}
+
+/// The catalog answers as USDA with the same FDC ids as the API, so it can sit in front of it.
+#[async_trait]
+impl FoodSource for CatalogStore {
+    fn source(&self) -> Source {
+        Source::Usda
+    }
+
+    async fn fetch_food(&self, id: &str) -> Result<Food, SourceError> {
+        let fdc_id: i64 = id.trim().parse().map_err(|_| {
+            SourceError::InvalidId(format!("USDA food ids are FDC numbers, not {id:?}"))
+        })?;
+        self.get_food(fdc_id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| SourceError::NotFound {
+                upstream: Source::Usda,
+                id: id.to_string(),
+            })
+    }
+
+    async fn search(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, SourceError> {
+        CatalogStore::search(self, query, limit)
+            .await
+            .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_words_are_quoted_prefix_terms() {
+        assert_eq!(query_words("Bananas, raw"), ["\"bananas\"*", "\"raw\"*"]);
+        assert_eq!(
+            query_words("milk 2% \"fat\" OR NEAR(x)"),
+            [
+                "\"milk\"*",
+                "\"2\"*",
+                "\"fat\"*",
+                "\"or\"*",
+                "\"near\"*",
+                "\"x\"*"
+            ]
+        );
+        assert_eq!(query_words("jalapeño jalapeño"), ["\"jalapeño\"*"]);
+        assert!(query_words(" ,;* ").is_empty());
+    }
+}

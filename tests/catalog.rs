@@ -1,0 +1,274 @@
+//! Offline catalog end to end: import into a temp SQLite database, then read through `CatalogStore`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use food_mcp::catalog::{CatalogStore, ImportError, SR_LEGACY_DOWNLOAD_URL, import_command};
+use food_mcp::food::model::Source;
+use food_mcp::food::nutrients::NutrientKey;
+use food_mcp::sources::{FoodSource, SourceError};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use tempfile::TempDir;
+
+/// A fresh database with only the catalog migration applied (0001/0002 belong to other modules).
+async fn database() -> (TempDir, SqlitePool) {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    fs::create_dir(&migrations).unwrap();
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fs::copy(
+        manifest.join("migrations/0003_catalog.sql"),
+        migrations.join("0003_catalog.sql"),
+    )
+    .unwrap();
+    let options = SqliteConnectOptions::new()
+        .filename(dir.path().join("test.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal);
+    let pool = SqlitePoolOptions::new()
+        .connect_with(options)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(migrations.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    (dir, pool)
+}
+
+const NUTRIENTS: &str = "\"id\",\"name\",\"unit_name\",\"nutrient_nbr\",\"rank\"\n\
+    \"1008\",\"Energy\",\"KCAL\",\"208\",\"300\"\n\
+    \"2048\",\"Energy (Atwater Specific Factors)\",\"KCAL\",\"958\",\"280\"\n\
+    \"1003\",\"Protein\",\"G\",\"203\",\"600\"\n";
+
+/// Writes a small download in the split layout of the shared data (tables + `supporting/`).
+fn write_dataset(dir: &Path, foods: &[(i64, &str)], food_nutrient_rows: &str) -> PathBuf {
+    let root = dir.join("download");
+    let supporting = root.join("supporting");
+    fs::create_dir_all(&supporting).unwrap();
+    let mut food = String::from("fdc_id,data_type,description,food_category_id,publication_date\n");
+    let mut portions = String::from(
+        "id,fdc_id,seq_num,amount,measure_unit_id,portion_description,modifier,gram_weight\n",
+    );
+    for (i, (id, name)) in foods.iter().enumerate() {
+        food.push_str(&format!("{id},sr_legacy_food,\"{name}\",9,2019-04-01\n"));
+        portions.push_str(&format!("{i},{id},1,1,9999,,\"cup, sliced\",150\n"));
+    }
+    fs::write(root.join("food.csv"), food).unwrap();
+    fs::write(root.join("food_portion.csv"), portions).unwrap();
+    fs::write(
+        root.join("food_nutrient.csv"),
+        format!("id,fdc_id,nutrient_id,amount\n{food_nutrient_rows}"),
+    )
+    .unwrap();
+    fs::write(supporting.join("nutrient.csv"), NUTRIENTS).unwrap();
+    fs::write(
+        supporting.join("measure_unit.csv"),
+        "id,name\n9999,undetermined\n",
+    )
+    .unwrap();
+    fs::write(
+        supporting.join("food_category.csv"),
+        "id,code,description\n9,0900,Fruits and Fruit Juices\n",
+    )
+    .unwrap();
+    root
+}
+
+#[tokio::test]
+async fn import_then_read_back_and_search() {
+    let (dir, pool) = database().await;
+    // Energy 958 comes before 208 for food 1 and after it for food 2: 208 must win both times.
+    let input = write_dataset(
+        dir.path(),
+        &[(1, "Apples, raw, with skin"), (2, "Bananas, raw")],
+        "1,1,2048,50\n2,1,1008,52\n3,1,1003,0.26\n4,2,1008,89\n5,2,2048,97\n6,3,1008,1\n",
+    );
+    let summary = import_command(&pool, &input).await.unwrap();
+    assert_eq!(summary.foods(), 2);
+    assert_eq!(summary.nutrients, 3);
+    assert_eq!(summary.portions, 2);
+    assert_eq!(summary.skipped.nutrient_rows_unknown_food, 1);
+    println!("{summary}");
+
+    let store = CatalogStore::new(pool);
+    assert_eq!(store.count().await.unwrap(), 2);
+    let apple = store.get_food(1).await.unwrap().unwrap();
+    assert_eq!(apple.nutrients[&NutrientKey::Calories], 52.0);
+    assert_eq!(apple.nutrients[&NutrientKey::ProteinG], 0.26);
+    assert_eq!(apple.category.as_deref(), Some("Fruits and Fruit Juices"));
+    assert_eq!(apple.data_type.as_deref(), Some("SR Legacy"));
+    assert_eq!(
+        (apple.portions[0].unit.as_str(), apple.portions[0].grams),
+        ("cup", 150.0)
+    );
+    let banana = store.get_food(2).await.unwrap().unwrap();
+    assert_eq!(banana.nutrients[&NutrientKey::Calories], 89.0);
+    assert_eq!(store.get_food(3).await.unwrap(), None);
+
+    let hits = store.search("banana", 10).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        (hits[0].id.as_str(), hits[0].calories_per_100g),
+        ("2", Some(89.0))
+    );
+    // Prefix matching, and "any word" fills up when no food has every word.
+    assert_eq!(store.search("app", 10).await.unwrap()[0].id, "1");
+    let either = store.search("apple banana", 10).await.unwrap();
+    assert_eq!(either.len(), 2);
+    assert!(
+        store.search("fruit", 10).await.unwrap().len() == 2,
+        "category is searchable"
+    );
+    assert!(store.search("\"*) OR", 10).await.unwrap().is_empty());
+
+    assert_eq!(store.source(), Source::Usda);
+    assert_eq!(store.fetch_food("2").await.unwrap().name, "Bananas, raw");
+    assert!(matches!(
+        store.fetch_food("3").await,
+        Err(SourceError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.fetch_food("abc").await,
+        Err(SourceError::InvalidId(_))
+    ));
+    assert_eq!(FoodSource::search(&store, "raw", 1).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_import_leaves_the_previous_catalog_and_a_good_one_replaces_it() {
+    let (dir, pool) = database().await;
+    let store = CatalogStore::new(pool.clone());
+    let first = write_dataset(dir.path(), &[(1, "Apples, raw")], "1,1,1008,52\n");
+    import_command(&pool, &first).await.unwrap();
+
+    // Enough good rows to fill several batches before the bad one, so rows were written when it fails.
+    let second_dir = tempfile::tempdir().unwrap();
+    let foods: Vec<(i64, String)> = (10..3010).map(|id| (id, format!("Food {id}"))).collect();
+    let foods: Vec<(i64, &str)> = foods
+        .iter()
+        .map(|(id, name)| (*id, name.as_str()))
+        .collect();
+    let mut rows: String = (10..3010)
+        .map(|id| format!("{id},{id},1008,100\n"))
+        .collect();
+    rows.push_str("9999,10,1003,not-a-number\n");
+    let second = write_dataset(second_dir.path(), &foods, &rows);
+    let err = import_command(&pool, &second).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ImportError::MalformedRow {
+                file: "food_nutrient.csv",
+                line: 3002,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.count().await.unwrap(), 1, "previous catalog intact");
+    assert_eq!(
+        store.get_food(1).await.unwrap().unwrap().nutrients[&NutrientKey::Calories],
+        52.0
+    );
+    assert_eq!(store.search("apples", 5).await.unwrap().len(), 1);
+
+    rows.truncate(rows.rfind("9999,").unwrap());
+    let second = write_dataset(second_dir.path(), &foods, &rows);
+    let summary = import_command(&pool, &second).await.unwrap();
+    assert_eq!(summary.foods(), 3000);
+    assert_eq!(store.count().await.unwrap(), 3000);
+    assert_eq!(store.get_food(1).await.unwrap(), None, "old foods are gone");
+    assert!(
+        store.search("apples", 5).await.unwrap().is_empty(),
+        "search index rebuilt"
+    );
+    assert_eq!(store.search("food 2999", 5).await.unwrap()[0].id, "2999");
+}
+
+#[tokio::test]
+async fn input_errors_are_clear() {
+    let (dir, pool) = database().await;
+    let err = import_command(&pool, Path::new(SR_LEGACY_DOWNLOAD_URL))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("download it first"), "{err}");
+
+    let err = import_command(&pool, &dir.path().join("nope.zip"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImportError::Io { .. }), "{err}");
+
+    let not_zip = dir.path().join("food.zip");
+    fs::write(&not_zip, "hello").unwrap();
+    let err = import_command(&pool, &not_zip).await.unwrap_err();
+    assert!(matches!(err, ImportError::Zip { .. }), "{err}");
+
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let err = import_command(&pool, &empty).await.unwrap_err();
+    assert!(matches!(err, ImportError::NotADataset(_)), "{err}");
+
+    let input = write_dataset(dir.path(), &[(1, "Apples, raw")], "1,1,1008,52\n");
+    fs::remove_file(input.join("supporting/nutrient.csv")).unwrap();
+    let err = import_command(&pool, &input).await.unwrap_err();
+    assert!(
+        err.to_string().starts_with("nutrient.csv is missing from"),
+        "{err}"
+    );
+}
+
+/// The shared SR Legacy download: `FOOD_MCP_USDA_DATA`, else `../shared/data/usda-sr-legacy`.
+fn sr_legacy_data() -> Option<PathBuf> {
+    let path = std::env::var_os("FOOD_MCP_USDA_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/usda-sr-legacy")
+        });
+    if path.join("sr_legacy/food.csv").is_file() {
+        Some(path)
+    } else {
+        println!(
+            "SKIPPED: SR Legacy data not found at {} (set FOOD_MCP_USDA_DATA to the usda-sr-legacy folder)",
+            path.display()
+        );
+        None
+    }
+}
+
+#[tokio::test]
+async fn imports_the_real_sr_legacy_download() {
+    let Some(data) = sr_legacy_data() else { return };
+    let (_dir, pool) = database().await;
+    let summary = import_command(&pool, &data).await.unwrap();
+    println!("{summary}");
+    println!(
+        "SR Legacy import took {:.2} s",
+        summary.elapsed.as_secs_f64()
+    );
+    assert_eq!(summary.foods(), 7_793);
+    assert_eq!(summary.skipped.nutrient_rows_unknown_food, 0);
+    assert_eq!(summary.skipped.nutrient_rows_unknown_nutrient, 0);
+
+    let store = CatalogStore::new(pool);
+    assert_eq!(store.count().await.unwrap(), 7_793);
+
+    let banana = store.get_food(173944).await.unwrap().unwrap();
+    assert_eq!(banana.name, "Bananas, raw");
+    assert_eq!(banana.nutrients[&NutrientKey::Calories], 89.0);
+    let medium = banana.portions.iter().find(|p| p.unit == "medium").unwrap();
+    assert_eq!(medium.grams, 118.0);
+    assert_eq!(medium.description, "1 medium (7\" to 7-7/8\" long)");
+
+    let milk = store.get_food(171265).await.unwrap().unwrap();
+    assert_eq!(milk.nutrients[&NutrientKey::Calories], 61.0);
+    let cup = milk.portions.iter().find(|p| p.unit == "cup").unwrap();
+    assert_eq!((cup.amount, cup.grams), (1.0, 244.0));
+
+    let hits = store.search("banana", 50).await.unwrap();
+    assert!(hits.iter().any(|h| h.id == "173944"), "{hits:#?}");
+    assert!(hits.iter().all(|h| h.calories_per_100g.is_some()));
+}
