@@ -167,7 +167,10 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::result_large_err, reason = "figment::Jail's closure signature is fixed")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure signature is fixed"
+    )]
     fn environment_overrides_defaults_even_for_numeric_looking_strings() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FOOD_MCP__USDA__API_KEY", "12345");
