@@ -8,7 +8,7 @@
 //! - [`config`]: layered settings (defaults, file, `.env`, environment).
 //! - [`food`]: the pure nutrition domain — units, nutrients, meals, search ranking.
 //! - [`mcp`]: the rmcp server handler, the four tools and their input/output types.
-//! - [`oauth`]: OAuth 2.1 rules — PKCE, redirect URIs, secrets.
+//! - [`oauth`]: OAuth 2.1 rules — PKCE, redirect URIs, secrets, client metadata documents, rate limits.
 //! - [`service`]: what each tool does, over the food cache and the pure domain.
 //! - [`sources`]: upstream clients (USDA FoodData Central, Open Food Facts).
 //! - [`storage`]: opening the database and the sqlx implementations of the storage traits.
