@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::actors::food_cache::{self, FoodCacheHandle};
+use crate::catalog::CatalogStore;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::mcp::server::FoodMcp;
@@ -59,7 +60,8 @@ impl App {
         .await
         .context("starting the food cache")?;
 
-        let service = Arc::new(FoodService::new(food_cache.clone()));
+        let catalog = CatalogStore::new(pool.clone());
+        let service = Arc::new(FoodService::new(food_cache.clone(), catalog));
         let mcp_cancel = CancellationToken::new();
         let mcp = mcp_service(&config, service, mcp_cancel.clone());
         let router = Router::new()

@@ -1,7 +1,10 @@
 //! The `food-mcp` binary: serve (the default) and the operator commands.
 
 use clap::{Parser, Subcommand};
-use food_mcp::{app::App, config::Config};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use food_mcp::{app::App, catalog, config::Config, storage};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -18,10 +21,34 @@ struct Cli {
 enum Command {
     /// Serve MCP over HTTP (the default).
     Serve,
+    /// Import a bulk dataset into the offline catalog.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import a USDA FoodData Central CSV download (SR Legacy, Foundation or Survey/FNDDS; a .zip
+    /// or its unpacked folder). A re-import replaces the catalog; a failed one changes nothing.
+    Usda {
+        /// The downloaded .zip or folder. Without it, prints where to download SR Legacy.
+        input: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A sentence for the operator, not a backtrace.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -32,7 +59,26 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Import(ImportCommand::Usda { input }) => import_usda(config, input).await,
     }
+}
+
+async fn import_usda(config: Config, input: Option<PathBuf>) -> anyhow::Result<()> {
+    let Some(input) = input else {
+        println!(
+            "Download the USDA FoodData Central SR Legacy CSV file, then import it:\n  \
+             curl -LO {url}\n  food-mcp import usda FoodData_Central_sr_legacy_food_csv_2018-04.zip",
+            url = catalog::SR_LEGACY_DOWNLOAD_URL
+        );
+        return Ok(());
+    };
+    let pool = storage::open(&config.database_path).await?;
+    let result = catalog::import_command(&pool, &input).await;
+    pool.close().await;
+    let summary =
+        result.map_err(|e| anyhow::anyhow!("import failed, the catalog is unchanged: {e}"))?;
+    println!("{summary}");
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -4,7 +4,8 @@
 use futures::future::join_all;
 use sha2::{Digest, Sha256};
 
-use crate::actors::food_cache::{CacheError, Cached, FoodCacheHandle, Freshness};
+use crate::actors::food_cache::{CacheError, Cached, FoodCacheHandle, Freshness, SEARCH_PAGE_SIZE};
+use crate::catalog::CatalogStore;
 use crate::food::meal;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Serving, Source};
 use crate::food::nutrients::{NutrientKey, NutrientReport, Nutrients};
@@ -40,11 +41,13 @@ impl From<CacheError> for ToolError {
 #[derive(Clone)]
 pub struct FoodService {
     cache: FoodCacheHandle,
+    /// The offline USDA catalog: asked before the USDA API, since it answers locally and fast.
+    catalog: CatalogStore,
 }
 
 impl FoodService {
-    pub fn new(cache: FoodCacheHandle) -> FoodService {
-        FoodService { cache }
+    pub fn new(cache: FoodCacheHandle, catalog: CatalogStore) -> FoodService {
+        FoodService { cache, catalog }
     }
 
     /// Searches the chosen sources in parallel; a failing source becomes a warning.
@@ -119,8 +122,10 @@ impl FoodService {
         source: Source,
         query: &str,
     ) -> Result<Cached<Vec<FoodSummary>>, CacheError> {
-        if source != Source::Custom {
-            return self.cache.search(source, query).await;
+        match source {
+            Source::Usda => return self.search_usda(query).await,
+            Source::Openfoodfacts => return self.cache.search(source, query).await,
+            Source::Custom => {}
         }
         // Saved foods are few and local: score them all and keep the ones the query names.
         let saved = self.cache.custom_foods().await?;
@@ -139,6 +144,43 @@ impl FoodService {
         })
     }
 
+    /// The offline catalog and the USDA API together; when the API fails, the catalog's answer
+    /// stands with a warning.
+    async fn search_usda(&self, query: &str) -> Result<Cached<Vec<FoodSummary>>, CacheError> {
+        let (local, remote) = tokio::join!(
+            self.catalog.search(query, SEARCH_PAGE_SIZE),
+            self.cache.search(Source::Usda, query)
+        );
+        let local = local.unwrap_or_else(|err| {
+            tracing::warn!(%err, "catalog search failed");
+            Vec::new()
+        });
+        match remote {
+            Ok(mut remote) => {
+                remote.value.extend(local);
+                Ok(remote)
+            }
+            Err(err) if !local.is_empty() => Ok(Cached {
+                value: local,
+                freshness: Freshness::Cached,
+                warning: Some(format!("{err}; showing the offline USDA catalog only")),
+            }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// A USDA food from the offline catalog, when it is there.
+    async fn catalog_food(&self, item: &FoodAmount, id: &str) -> Option<Food> {
+        let fdc_id = id
+            .parse::<i64>()
+            .ok()
+            .filter(|_| item.source == Source::Usda)?;
+        self.catalog.get_food(fdc_id).await.unwrap_or_else(|err| {
+            tracing::warn!(%err, "catalog read failed");
+            None
+        })
+    }
+
     /// Nutrients in `amount unit` of one food.
     pub async fn nutrition(&self, item: &FoodAmount) -> Result<NutritionOutput, ToolError> {
         let (output, _) = self.measure(item).await?;
@@ -153,7 +195,14 @@ impl FoodService {
                 "foodId is empty; use an id from search_food".into(),
             ));
         }
-        let cached = self.cache.food(item.source, id).await?;
+        let cached = match self.catalog_food(item, id).await {
+            Some(food) => Cached {
+                value: food,
+                freshness: Freshness::Cached,
+                warning: None,
+            },
+            None => self.cache.food(item.source, id).await?,
+        };
         let food = cached.value;
         let quantity =
             units::resolve(&food, item.amount, item.unit).map_err(|e| ToolError(e.to_string()))?;

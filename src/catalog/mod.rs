@@ -1,12 +1,11 @@
 //! Offline USDA catalog: imports a FoodData Central CSV download into SQLite and serves foods from it.
 //!
-//! [`import_command`] streams the CSVs ([`import`]: a blocking reader thread) into SQLite ([`store`]:
+//! [`import_command`] streams the CSVs ([`import`]: a blocking reader thread) into SQLite (`storage::catalog`:
 //! the async writer) through a small bounded channel, inside one transaction: a failed or interrupted
 //! import leaves the previous catalog as it was. [`CatalogStore`] reads the result and is a
 //! [`FoodSource`](crate::sources::FoodSource) that can be asked before the USDA API.
 
-mod import;
-mod store;
+pub(crate) mod import;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,7 +16,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
-pub use store::CatalogStore;
+use crate::storage::catalog as store;
+pub use crate::storage::catalog::CatalogStore;
 
 /// The official SR Legacy download, printed by `food-mcp import usda` when given no input.
 pub const SR_LEGACY_DOWNLOAD_URL: &str =

@@ -1,6 +1,7 @@
 //! SQLite storage: opening and migrating the database, and the sqlx implementations of the
 //! actors' storage traits. Only this folder knows SQL.
 
+pub mod catalog;
 pub mod foods;
 pub mod oauth;
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0 with a temp database and mock upstreams,
 //! driven by rmcp's MCP client. One binary so the suite links once.
 
+mod catalog;
 mod helpers;
 mod http;
 mod tools;

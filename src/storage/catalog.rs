@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
-use super::import::Batch;
+use crate::catalog::import::Batch;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
 use crate::food::nutrients::{NutrientKey, Nutrients};
 use crate::sources::{FoodSource, SourceError};

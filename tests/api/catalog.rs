@@ -1,4 +1,5 @@
-//! Offline catalog end to end: import into a temp SQLite database, then read through `CatalogStore`.
+//! Offline catalog: import into a temp SQLite database and read back through `CatalogStore`, then
+//! through the tools with the USDA API unreachable.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,32 +9,12 @@ use food_mcp::food::model::Source;
 use food_mcp::food::nutrients::NutrientKey;
 use food_mcp::sources::{FoodSource, SourceError};
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tempfile::TempDir;
 
-/// A fresh database with only the catalog migration applied (0001/0002 belong to other modules).
+/// A fresh, fully migrated database in a temp folder.
 async fn database() -> (TempDir, SqlitePool) {
     let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    fs::create_dir(&migrations).unwrap();
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    fs::copy(
-        manifest.join("migrations/0003_catalog.sql"),
-        migrations.join("0003_catalog.sql"),
-    )
-    .unwrap();
-    let options = SqliteConnectOptions::new()
-        .filename(dir.path().join("test.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal);
-    let pool = SqlitePoolOptions::new()
-        .connect_with(options)
-        .await
-        .unwrap();
-    sqlx::migrate::Migrator::new(migrations.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
+    let pool = food_mcp::storage::open(&dir.path().join("test.db"))
         .await
         .unwrap();
     (dir, pool)
@@ -222,7 +203,7 @@ async fn input_errors_are_clear() {
 }
 
 /// The shared SR Legacy download: `FOOD_MCP_USDA_DATA`, else `../shared/data/usda-sr-legacy`.
-fn sr_legacy_data() -> Option<PathBuf> {
+pub fn sr_legacy_data() -> Option<PathBuf> {
     let path = std::env::var_os("FOOD_MCP_USDA_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -271,4 +252,70 @@ async fn imports_the_real_sr_legacy_download() {
     let hits = store.search("banana", 50).await.unwrap();
     assert!(hits.iter().any(|h| h.id == "173944"), "{hits:#?}");
     assert!(hits.iter().all(|h| h.calories_per_100g.is_some()));
+}
+
+/// With the catalog imported and the USDA API answering only errors, the tools answer generic
+/// foods from the catalog.
+#[tokio::test]
+async fn tools_answer_from_the_catalog_with_the_usda_api_down() {
+    use serde_json::json;
+    use wiremock::{Mock, ResponseTemplate, matchers::any};
+
+    use crate::helpers::{assert_close, call_ok, spawn_app_with};
+
+    let Some(data) = sr_legacy_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pool = food_mcp::storage::open(&dir.path().join("food-mcp.db"))
+        .await
+        .unwrap();
+    import_command(&pool, &data).await.unwrap();
+    pool.close().await;
+
+    let (usda, off) = (
+        wiremock::MockServer::start().await,
+        wiremock::MockServer::start().await,
+    );
+    let app = spawn_app_with(dir, usda, off, |_| {}).await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&app.usda)
+        .await;
+    let client = app.client().await;
+
+    let banana = call_ok(
+        &client,
+        "get_nutrition",
+        json!({"foodId": "173944", "source": "usda", "amount": 1, "unit": "medium"}),
+    )
+    .await;
+    assert_close(&banana["grams"], 118.0);
+    assert_close(&banana["nutrients"]["calories"]["value"], 105.0);
+    let milk = call_ok(
+        &client,
+        "get_nutrition",
+        json!({"foodId": "171265", "source": "usda", "amount": 1, "unit": "cup"}),
+    )
+    .await;
+    assert_close(&milk["grams"], 244.0);
+
+    let found = call_ok(
+        &client,
+        "search_food",
+        json!({"query": "banana", "source": "usda"}),
+    )
+    .await;
+    assert_eq!(found["results"][0]["id"], "173944", "{found}");
+    assert!(
+        found["warnings"]
+            .to_string()
+            .contains("offline USDA catalog only")
+    );
+    let requests = app.usda.received_requests().await.unwrap();
+    assert!(
+        requests.iter().all(|r| r.url.path() == "/foods/search"),
+        "foods came from the catalog"
+    );
+
+    client.cancel().await.unwrap();
+    app.stop().await;
 }
