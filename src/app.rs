@@ -1,25 +1,34 @@
 //! Wiring: config → storage → actors → router, and the serve loop with graceful shutdown.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use axum::{
+    Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse,
+    routing::get,
+};
+use ractor::ActorCell;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
 use sqlx::SqlitePool;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
-use crate::actors::food_cache::{self, FoodCacheHandle};
+use crate::actors::food_cache::FoodCacheHandle;
+use crate::actors::{auth_codes, client_registry, food_cache, token_store};
 use crate::catalog::CatalogStore;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, ConsentMode};
 use crate::mcp::server::FoodMcp;
+use crate::oauth::bearer::{BearerState, require_bearer};
+use crate::oauth::metadata::RESOURCE_METADATA_PATH;
+use crate::oauth::owner::OwnerPassword;
+use crate::oauth::routes::{self, Actors, OAuthState};
 use crate::service::FoodService;
 use crate::sources::{FoodSource, openfoodfacts::OpenFoodFactsClient, usda::UsdaClient};
-use crate::storage::{self, foods::SqliteFoodRepo};
+use crate::storage::{self, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo};
 
 /// Longest a request may take before the server answers 503; upstream timeouts are shorter.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,8 +37,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct App {
     pub router: Router,
     pool: SqlitePool,
-    food_cache: FoodCacheHandle,
-    actor_tasks: Vec<tokio::task::JoinHandle<()>>,
+    actors: Vec<(ActorCell, JoinHandle<()>)>,
+    background: Vec<JoinHandle<()>>,
     mcp_cancel: CancellationToken,
 }
 
@@ -41,9 +50,14 @@ struct AppState {
 impl App {
     /// Opens the database, starts the actors and builds the router.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        check_exposure(&config)?;
         let pool = storage::open(&config.database_path)
             .await
             .with_context(|| format!("opening database {}", config.database_path.display()))?;
+        let clock = Clock::system();
+        let mut actors = Vec::new();
+        let mut background = Vec::new();
+
         let http = reqwest::Client::builder()
             .build()
             .context("building the HTTP client")?;
@@ -51,22 +65,48 @@ impl App {
             Arc::new(UsdaClient::new(&config.usda, http.clone())?),
             Arc::new(OpenFoodFactsClient::new(&config.openfoodfacts, http)?),
         ];
-        let (food_cache, cache_task) = FoodCacheHandle::spawn(food_cache::Arguments {
+        let (food_cache, task) = FoodCacheHandle::spawn(food_cache::Arguments {
             repo: Arc::new(SqliteFoodRepo::new(pool.clone())),
             upstreams,
             ttl: config.cache.clone(),
-            clock: Clock::system(),
+            clock: clock.clone(),
         })
         .await
         .context("starting the food cache")?;
+        actors.push((food_cache.actor().get_cell(), task));
 
-        let catalog = CatalogStore::new(pool.clone());
-        let service = Arc::new(FoodService::new(food_cache.clone(), catalog));
+        let service = Arc::new(FoodService::new(
+            food_cache,
+            CatalogStore::new(pool.clone()),
+        ));
         let mcp_cancel = CancellationToken::new();
-        let mcp = mcp_service(&config, service, mcp_cancel.clone());
-        let router = Router::new()
+        let mut mcp = mcp_service(&config, service, mcp_cancel.clone());
+        let mut router = Router::new()
             .route("/health", get(health))
-            .with_state(AppState { pool: pool.clone() })
+            .with_state(AppState { pool: pool.clone() });
+
+        if config.auth.enabled {
+            let oauth = start_oauth(&config, &pool, &clock, &mut actors).await?;
+            mcp = mcp.layer(middleware::from_fn_with_state(
+                BearerState {
+                    tokens: oauth.tokens.clone(),
+                    resource: config.mcp_resource(),
+                    metadata_url: format!("{}{RESOURCE_METADATA_PATH}", config.public_base()),
+                    max_body: config.mcp.max_request_bytes,
+                },
+                require_bearer,
+            ));
+            let limits = oauth.clone();
+            background.push(tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    every.tick().await;
+                    limits.retain_recent();
+                }
+            }));
+            router = router.merge(routes::router(oauth));
+        }
+        let router = router
             .merge(mcp)
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -76,8 +116,8 @@ impl App {
         Ok(App {
             router,
             pool,
-            food_cache,
-            actor_tasks: vec![cache_task],
+            actors,
+            background,
             mcp_cancel,
         })
     }
@@ -96,20 +136,109 @@ impl App {
             let _ = tcp.set_nodelay(true);
         });
         let mcp_cancel = self.mcp_cancel.clone();
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                mcp_cancel.cancel();
-            })
-            .await
-            .context("serving HTTP")?;
-        self.food_cache.actor().stop(None);
-        for task in self.actor_tasks {
+        axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            mcp_cancel.cancel();
+        })
+        .await
+        .context("serving HTTP")?;
+        for task in self.background {
+            task.abort();
+        }
+        for (actor, task) in self.actors {
+            actor.stop(None);
             let _ = task.await;
         }
         self.pool.close().await;
         Ok(())
     }
+}
+
+/// Without OAuth, /mcp is open to whoever reaches it: allowed only on a loopback address.
+fn check_exposure(config: &Config) -> anyhow::Result<()> {
+    if config.auth.enabled {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        config.bind.ip().is_loopback(),
+        "auth.enabled = false leaves /mcp open to anyone; refusing to listen on {} (bind a loopback address, or enable auth)",
+        config.bind
+    );
+    tracing::warn!(
+        "AUTHENTICATION IS OFF: /mcp is open to every local process. Use this only for local protocol testing."
+    );
+    Ok(())
+}
+
+/// Starts the three OAuth actors and builds the endpoints' state; at first start in password
+/// mode, generates the owner's password and prints it once.
+async fn start_oauth(
+    config: &Config,
+    pool: &SqlitePool,
+    clock: &Clock,
+    actors: &mut Vec<(ActorCell, JoinHandle<()>)>,
+) -> anyhow::Result<OAuthState> {
+    let auth = &config.auth;
+    let store = Arc::new(OAuthStore::new(pool.clone()));
+    let (clients, task) = client_registry::spawn(client_registry::Arguments {
+        store: store.clone(),
+        clock: clock.clone(),
+        max_redirect_uris: auth.max_redirect_uris,
+        unused_ttl: auth.unused_client_ttl,
+        sweep_interval: auth.sweep_interval,
+    })
+    .await
+    .context("starting the client registry")?;
+    actors.push((clients.get_cell(), task));
+    let (codes, task) = auth_codes::spawn(auth_codes::Arguments {
+        store: store.clone(),
+        clock: clock.clone(),
+        code_ttl: auth.code_ttl,
+        sweep_interval: auth.sweep_interval,
+    })
+    .await
+    .context("starting the authorization codes")?;
+    actors.push((codes.get_cell(), task));
+    let (tokens, task) = token_store::spawn(token_store::Arguments {
+        repo: store,
+        clock: clock.clone(),
+        config: token_store::TokenConfig {
+            access_ttl: auth.access_token_ttl,
+            refresh_ttl: auth.refresh_token_ttl,
+            refresh_grace: auth.refresh_grace,
+            sweep_interval: auth.sweep_interval,
+        },
+    })
+    .await
+    .context("starting the token store")?;
+    actors.push((tokens.get_cell(), task));
+
+    let owner = OwnerPassword::new(OwnerRepo::new(pool.clone()), clock.clone());
+    if auth.consent == ConsentMode::Password
+        && let Some(password) = owner.generate_if_absent().await?
+    {
+        // Shown once, on the terminal only (never through the log pipeline).
+        eprintln!(
+            "\n==== food-mcp owner password (shown once) ====\n  {password}\n\
+             Enter it on the consent page when a client connects. Change it any time with\n  \
+             food-mcp owner set-password\n==============================================\n"
+        );
+    }
+    OAuthState::new(
+        config,
+        Actors {
+            clients,
+            codes,
+            tokens,
+        },
+        owner,
+        clock.clone(),
+    )
 }
 
 /// `/mcp`: rmcp's Streamable HTTP service, stateless with JSON responses. Kept as its own router

@@ -9,6 +9,8 @@ use figment::{
 use serde::Deserialize;
 use url::Url;
 
+use crate::oauth::cimd::CimdSettings;
+
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +22,7 @@ pub struct Config {
     pub openfoodfacts: OpenFoodFactsConfig,
     pub cache: CacheConfig,
     pub mcp: McpConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Clone, Deserialize)]
@@ -67,6 +70,43 @@ pub struct CacheConfig {
     pub sweep_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub stale_retention: Duration,
+}
+
+/// How the owner approves a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsentMode {
+    /// The consent page asks the owner's password.
+    Password,
+    /// Every request is approved without asking (local development).
+    Auto,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthConfig {
+    pub enabled: bool,
+    pub consent: ConsentMode,
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_grace: Duration,
+    #[serde(with = "humantime_serde")]
+    pub code_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub unused_client_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub sweep_interval: Duration,
+    pub max_redirect_uris: usize,
+    pub max_registration_bytes: usize,
+    pub register_per_minute: u32,
+    pub token_per_minute: u32,
+    pub consent_per_minute: u32,
+    pub max_password_failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub lockout: Duration,
+    pub cimd: CimdSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +161,11 @@ impl Config {
     /// Base URL without a trailing slash, e.g. `https://food.example.com`.
     pub fn public_base(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// The OAuth issuer: the public URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_base()
     }
 
     /// The canonical MCP resource identifier (`{public_url}/mcp`).

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod foods;
 pub mod oauth;
+pub mod owner;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

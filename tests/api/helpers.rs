@@ -70,6 +70,8 @@ pub async fn spawn_app_with(
     config.usda.timeout = Duration::from_secs(2);
     config.openfoodfacts.base_url = off.uri().parse().expect("url");
     config.openfoodfacts.timeout = Duration::from_secs(2);
+    // Tool tests talk to /mcp directly; the OAuth tests turn auth back on.
+    config.auth.enabled = false;
     adjust(&mut config);
     let app = App::build(config).await.expect("app builds");
     let (shutdown, signal) = oneshot::channel::<()>();

@@ -1,0 +1,485 @@
+//! `GET /authorize` (the consent page) and `POST /authorize` (the owner's decision → 302 to the
+//! client with `code`, `state` and `iss`, RFC 9207).
+//!
+//! A bad `client_id` or `redirect_uri` is shown as an error page and never redirected to
+//! (RFC 6749 §4.1.2.1); every other problem is redirected to the client as an OAuth error.
+//! The form carries a CSRF token bound to a cookie that repeated GETs reuse, so opening the page
+//! twice never invalidates the first one, and there is only ever one cookie.
+
+use std::net::SocketAddr;
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use url::Url;
+
+use crate::actors::auth_codes::{AuthCodesMsg, CodeRequest};
+use crate::actors::client_registry::{Client, GrantType};
+use crate::config::ConsentMode;
+use crate::oauth::error::{ErrorPage, escape_html, harden_page};
+use crate::oauth::pkce::CodeChallenge;
+use crate::oauth::routes::{LookupError, OAuthState, actor_down, client_ip, read_form};
+use crate::oauth::secrets::Secret;
+use crate::oauth::{rate_limit::RetryAfter, scopes};
+
+const CSRF_COOKIE: &str = "food_mcp_csrf";
+
+/// The parameters of an authorization request (query string on GET, hidden fields on POST).
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    state: Option<String>,
+    scope: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    resource: Option<String>,
+}
+
+/// The consent form: the request again, plus the owner's answer.
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    #[serde(flatten)]
+    params: AuthorizeParams,
+    csrf: Option<String>,
+    password: Option<String>,
+    decision: Option<String>,
+}
+
+/// A request that passed every check: safe to show, and to redirect for.
+struct Valid {
+    client: Client,
+    redirect_uri: String,
+    state: Option<String>,
+    scopes: Vec<String>,
+    challenge: CodeChallenge,
+    resource: String,
+}
+
+/// Why a request cannot proceed: a page (cannot trust the redirect) or an error for the client.
+enum Rejection {
+    Page(ErrorPage),
+    Redirect(Response),
+    Internal,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Rejection::Page(page) => page.into_response(),
+            Rejection::Redirect(response) => response,
+            Rejection::Internal => ErrorPage {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                title: "Something went wrong",
+                message: "The server could not complete the request; try again shortly.".into(),
+            }
+            .into_response(),
+        }
+    }
+}
+
+/// A 302 to `redirect_uri` with `params` added to its query, plus `iss` (RFC 9207).
+fn redirect_to(redirect_uri: &str, issuer: &str, params: &[(&str, &str)]) -> Response {
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return ErrorPage::bad_request(
+            "Invalid redirect URI",
+            "The client's redirect URI is not a valid URL.",
+        )
+        .into_response();
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in params {
+            query.append_pair(k, v);
+        }
+        query.append_pair("iss", issuer);
+    }
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(location) = HeaderValue::from_str(url.as_str()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn error_redirect(
+    valid_uri: &str,
+    state: Option<&str>,
+    issuer: &str,
+    error: &str,
+    description: &str,
+) -> Rejection {
+    let mut params = vec![("error", error), ("error_description", description)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    Rejection::Redirect(redirect_to(valid_uri, issuer, &params))
+}
+
+async fn validate(oauth: &OAuthState, params: &AuthorizeParams) -> Result<Valid, Rejection> {
+    let Some(client_id) = params.client_id.as_deref().filter(|c| !c.is_empty()) else {
+        return Err(Rejection::Page(ErrorPage::bad_request(
+            "Missing client",
+            "The request names no client_id.",
+        )));
+    };
+    let client = match oauth.client(client_id).await {
+        Ok(client) => client,
+        Err(LookupError::Unknown(message)) => {
+            return Err(Rejection::Page(ErrorPage::bad_request(
+                "Unknown client",
+                message,
+            )));
+        }
+        Err(LookupError::Internal(err)) => {
+            tracing::error!(error = %err, "client lookup failed");
+            return Err(Rejection::Internal);
+        }
+    };
+    let redirect_uri = match params.redirect_uri.as_deref() {
+        Some(uri) if client.allows_redirect(uri) => uri.to_string(),
+        Some(_) => {
+            return Err(Rejection::Page(ErrorPage::bad_request(
+                "Unregistered redirect URI",
+                "The redirect_uri is not one this client registered, so the answer cannot be sent to it.",
+            )));
+        }
+        // OAuth 2.1 lets a client with exactly one registered URI omit it.
+        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].as_str().to_string(),
+        None => {
+            return Err(Rejection::Page(ErrorPage::bad_request(
+                "Missing redirect URI",
+                "The request names no redirect_uri.",
+            )));
+        }
+    };
+    let issuer = oauth.issuer();
+    let state = params.state.as_deref();
+    let fail = |error: &str, description: &str| {
+        error_redirect(&redirect_uri, state, issuer, error, description)
+    };
+    if params.response_type.as_deref() != Some("code") {
+        return Err(fail(
+            "unsupported_response_type",
+            "response_type must be \"code\"",
+        ));
+    }
+    if !client.grant_types.contains(&GrantType::AuthorizationCode) {
+        return Err(fail(
+            "unauthorized_client",
+            "this client did not register the authorization_code grant",
+        ));
+    }
+    let challenge = CodeChallenge::parse(
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    )
+    .map_err(|e| fail("invalid_request", &e.to_string()))?;
+    let scopes = scopes::parse(params.scope.as_deref()).map_err(|e| fail("invalid_scope", &e))?;
+    let resource = oauth
+        .check_resource(params.resource.as_deref())
+        .map_err(|e| fail("invalid_target", &e))?;
+    Ok(Valid {
+        client,
+        redirect_uri,
+        state: params.state.clone(),
+        scopes,
+        challenge,
+        resource,
+    })
+}
+
+/// Issues the code and redirects back to the client.
+async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
+    let request = CodeRequest {
+        client_id: valid.client.client_id.clone(),
+        redirect_uri: Some(valid.redirect_uri.clone()),
+        code_challenge: valid.challenge,
+        scopes: valid.scopes,
+        resource: valid.resource,
+    };
+    let code = match ractor::call!(oauth.codes, |reply| AuthCodesMsg::Issue { request, reply }) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "issuing an authorization code failed");
+            return Rejection::Internal.into_response();
+        }
+        Err(err) => {
+            tracing::error!(error = %actor_down(err), "issuing an authorization code failed");
+            return Rejection::Internal.into_response();
+        }
+    };
+    tracing::info!(client_id = %valid.client.client_id, "authorization approved");
+    let mut params = vec![("code", code.expose())];
+    if let Some(state) = valid.state.as_deref() {
+        params.push(("state", state));
+    }
+    redirect_to(&valid.redirect_uri, oauth.issuer(), &params)
+}
+
+pub async fn show(
+    State(oauth): State<OAuthState>,
+    headers: HeaderMap,
+    Query(params): Query<AuthorizeParams>,
+) -> Response {
+    let valid = match validate(&oauth, &params).await {
+        Ok(valid) => valid,
+        Err(rejection) => return rejection.into_response(),
+    };
+    if oauth.consent == ConsentMode::Auto {
+        return approve(&oauth, valid).await;
+    }
+    let (cookie, fresh) = match csrf_cookie(&headers) {
+        Some(cookie) => (cookie, false),
+        None => match Secret::generate() {
+            Ok(secret) => (secret.expose().to_string(), true),
+            Err(_) => return Rejection::Internal.into_response(),
+        },
+    };
+    let mut response = consent_page(&oauth, &params, &valid, &cookie, None, StatusCode::OK);
+    if fresh {
+        let value = format!(
+            "{CSRF_COOKIE}={cookie}; Path=/authorize; HttpOnly; SameSite=Lax; Max-Age=3600{}",
+            secure_suffix(&oauth)
+        );
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+pub async fn decide(
+    State(oauth): State<OAuthState>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let ip = client_ip(&connect);
+    if let Err(retry) = oauth.consent_limit.check(ip) {
+        return too_many(retry);
+    }
+    let form: ConsentForm = match read_form(&headers, body).await {
+        Ok(form) => form,
+        Err(err) => return ErrorPage::bad_request("Invalid form", err.description).into_response(),
+    };
+    let valid = match validate(&oauth, &form.params).await {
+        Ok(valid) => valid,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let cookie = csrf_cookie(&headers);
+    let token_ok = match (&cookie, &form.csrf) {
+        (Some(cookie), Some(token)) => verify_csrf(&oauth, cookie, &form.params, token),
+        _ => false,
+    };
+    let Some(cookie) = cookie.filter(|_| token_ok) else {
+        return ErrorPage {
+            status: StatusCode::FORBIDDEN,
+            title: "This form has expired",
+            message: "The consent form was not opened in this browser, or it expired. Start the connection again from your MCP client.".into(),
+        }
+        .into_response();
+    };
+    if form.decision.as_deref() != Some("approve") {
+        tracing::info!(client_id = %valid.client.client_id, "authorization denied by the owner");
+        let state = valid.state.as_deref();
+        return error_redirect(
+            &valid.redirect_uri,
+            state,
+            oauth.issuer(),
+            "access_denied",
+            "the owner denied the request",
+        )
+        .into_response();
+    }
+    if oauth.consent == ConsentMode::Password {
+        if let Err(retry) = oauth.lockout.check(ip) {
+            return too_many(retry);
+        }
+        let password = form.password.as_deref().unwrap_or("");
+        match oauth.owner.verify(password).await {
+            Ok(true) => oauth.lockout.record_success(ip),
+            Ok(false) => {
+                tracing::warn!(%ip, "wrong owner password on the consent page");
+                if let Err(retry) = oauth.lockout.record_failure(ip) {
+                    return too_many(retry);
+                }
+                return consent_page(
+                    &oauth,
+                    &form.params,
+                    &valid,
+                    &cookie,
+                    Some("Wrong password."),
+                    StatusCode::UNAUTHORIZED,
+                );
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "owner password check failed");
+                return Rejection::Internal.into_response();
+            }
+        }
+    }
+    approve(&oauth, valid).await
+}
+
+fn too_many(retry: RetryAfter) -> Response {
+    let mut response = ErrorPage {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        title: "Too many attempts",
+        message: format!(
+            "Too many attempts from this address. Wait {} seconds and try again.",
+            retry.header_secs()
+        ),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry.header_secs()));
+    response
+}
+
+fn secure_suffix(oauth: &OAuthState) -> &'static str {
+    if oauth.issuer().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn csrf_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == CSRF_COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
+/// HMAC over the cookie and the request it approves: a token works only in the browser that
+/// holds the cookie, and only for this client, redirect and challenge.
+fn csrf_token(oauth: &OAuthState, cookie: &str, params: &AuthorizeParams) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&oauth.csrf_key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    for part in [
+        Some(cookie),
+        params.client_id.as_deref(),
+        params.redirect_uri.as_deref(),
+        params.code_challenge.as_deref(),
+        params.state.as_deref(),
+        params.scope.as_deref(),
+        params.resource.as_deref(),
+    ] {
+        let part = part.unwrap_or("");
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part.as_bytes());
+    }
+    mac
+}
+
+fn verify_csrf(oauth: &OAuthState, cookie: &str, params: &AuthorizeParams, token: &str) -> bool {
+    let Ok(presented) = URL_SAFE_NO_PAD.decode(token) else {
+        return false;
+    };
+    csrf_token(oauth, cookie, params)
+        .verify_slice(&presented)
+        .is_ok()
+}
+
+fn consent_page(
+    oauth: &OAuthState,
+    params: &AuthorizeParams,
+    valid: &Valid,
+    cookie: &str,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let token = URL_SAFE_NO_PAD.encode(csrf_token(oauth, cookie, params).finalize().into_bytes());
+    let name = valid
+        .client
+        .client_name
+        .as_deref()
+        .unwrap_or("An unnamed client");
+    let redirect = Url::parse(&valid.redirect_uri).ok();
+    let redirect_host = redirect
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("?")
+        .to_string();
+    let scope_items: String = valid
+        .scopes
+        .iter()
+        .map(|s| match s.as_str() {
+            scopes::READ => {
+                "<li><b>food:read</b> — search foods, look up nutrition, total meals</li>"
+                    .to_string()
+            }
+            scopes::WRITE => "<li><b>food:write</b> — save your own foods</li>".to_string(),
+            other => format!("<li>{}</li>", escape_html(other)),
+        })
+        .collect();
+    let mut hidden = String::new();
+    let fields = [
+        ("response_type", &params.response_type),
+        ("client_id", &params.client_id),
+        ("redirect_uri", &params.redirect_uri),
+        ("state", &params.state),
+        ("scope", &params.scope),
+        ("code_challenge", &params.code_challenge),
+        ("code_challenge_method", &params.code_challenge_method),
+        ("resource", &params.resource),
+    ];
+    for (field, value) in fields {
+        if let Some(value) = value {
+            hidden.push_str(&format!(
+                "<input type=\"hidden\" name=\"{field}\" value=\"{}\">",
+                escape_html(value)
+            ));
+        }
+    }
+    let password = if oauth.consent == ConsentMode::Password {
+        "<p><label>Owner password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>"
+    } else {
+        ""
+    };
+    let problem = problem
+        .map(|p| {
+            format!(
+                "<p role=\"alert\" style=\"color:#b00\">{}</p>",
+                escape_html(p)
+            )
+        })
+        .unwrap_or_default();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Allow access to food-mcp?</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"></head>\
+         <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\">\
+         <h1>Allow access to food-mcp?</h1>\
+         <p><b>{name}</b> (client <code>{client_id}</code>) asks to use this server. After you approve, \
+         the answer goes to <b>{host}</b>.</p><p>It will be able to:</p><ul>{scope_items}</ul>{problem}\
+         <form method=\"post\" action=\"/authorize\">{hidden}<input type=\"hidden\" name=\"csrf\" value=\"{token}\">{password}\
+         <p><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> \
+         <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></p></form></body></html>",
+        name = escape_html(name),
+        client_id = escape_html(&valid.client.client_id),
+        host = escape_html(&redirect_host),
+    );
+    let mut response = (status, Html(html)).into_response();
+    // The form posts here and then redirects to the client: both must be allowed form targets.
+    let origin = redirect
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    harden_page(&mut response, &format!("'self' {origin}"));
+    response
+}

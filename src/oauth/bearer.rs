@@ -1,0 +1,221 @@
+//! The bearer layer in front of `/mcp` (and only there): RFC 6750 challenges pointing at the
+//! protected-resource metadata, RFC 8707 audience check, and scope per tool — `save_food` needs
+//! `food:write`, the other tools `food:read`. The verified [`Principal`] rides in the request's
+//! extensions to the tools.
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde_json::Value;
+
+use crate::actors::token_store::{Principal, TokenError, TokenStoreMsg, TokenStoreRef};
+use crate::oauth::scopes;
+use crate::oauth::secrets::Secret;
+
+#[derive(Clone)]
+pub struct BearerState {
+    pub tokens: TokenStoreRef,
+    /// The canonical resource tokens must be bound to.
+    pub resource: String,
+    /// `{public_url}/.well-known/oauth-protected-resource/mcp`.
+    pub metadata_url: String,
+    /// Largest body peeked at to find the tool a request calls (the MCP body limit).
+    pub max_body: usize,
+}
+
+/// The tool that needs `food:write`.
+const WRITE_TOOL: &str = "save_food";
+
+pub async fn require_bearer(
+    State(bearer): State<BearerState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(presented) = bearer_token(request.headers()) else {
+        return challenge(&bearer, StatusCode::UNAUTHORIZED, None, "");
+    };
+    let access_token = Secret::from_presented(presented);
+    let principal = match ractor::call!(bearer.tokens, |reply| TokenStoreMsg::Verify {
+        access_token,
+        reply
+    }) {
+        Ok(Ok(principal)) => principal,
+        Ok(Err(TokenError::Expired)) => {
+            return challenge(
+                &bearer,
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                "the access token expired",
+            );
+        }
+        Ok(Err(_)) => {
+            return challenge(
+                &bearer,
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                "the access token is not valid",
+            );
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "token store unavailable");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    if principal.resource != bearer.resource {
+        return challenge(
+            &bearer,
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_token"),
+            "the access token was issued for another resource",
+        );
+    }
+    let (mut request, needed) = match needed_scope(request, bearer.max_body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if let Some(needed) = needed
+        && !principal.scopes.iter().any(|s| s == needed)
+    {
+        let description = format!("this call needs the {needed} scope");
+        return insufficient_scope(&bearer, needed, &description);
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+/// The scope the request needs: from the `Mcp-Method`/`Mcp-Name` headers when the client sends
+/// them, else from a bounded look at the JSON-RPC body, which is put back for rmcp.
+async fn needed_scope(
+    request: Request,
+    max_body: usize,
+) -> Result<(Request, Option<&'static str>), Response> {
+    let headers = request.headers();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    if let Some(method) = header("mcp-method") {
+        let name = header("mcp-name");
+        return Ok((request, scope_for(&method, name.as_deref())));
+    }
+    if request.method() != Method::POST {
+        return Ok((request, None));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = axum::body::to_bytes(body, max_body)
+        .await
+        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response())?;
+    let needed = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Array(messages)) => messages
+            .iter()
+            .filter_map(message_scope)
+            .max_by_key(|s| *s == scopes::WRITE),
+        Ok(message) => message_scope(&message),
+        // Not JSON: rmcp answers the parse error; no tool runs.
+        Err(_) => None,
+    };
+    Ok((Request::from_parts(parts, Body::from(bytes)), needed))
+}
+
+fn message_scope(message: &Value) -> Option<&'static str> {
+    let method = message.get("method")?.as_str()?;
+    let name = message.pointer("/params/name").and_then(Value::as_str);
+    scope_for(method, name)
+}
+
+/// `tools/call` of save_food needs write, of anything else read; discovery needs only a token.
+fn scope_for(method: &str, tool: Option<&str>) -> Option<&'static str> {
+    (method == "tools/call").then(|| {
+        if tool == Some(WRITE_TOOL) {
+            scopes::WRITE
+        } else {
+            scopes::READ
+        }
+    })
+}
+
+fn challenge(
+    bearer: &BearerState,
+    status: StatusCode,
+    error: Option<&str>,
+    description: &str,
+) -> Response {
+    let mut value = format!(
+        "Bearer resource_metadata=\"{}\", scope=\"{}\"",
+        bearer.metadata_url,
+        scopes::SCOPES.join(" ")
+    );
+    if let Some(error) = error {
+        value.push_str(&format!(
+            ", error=\"{error}\", error_description=\"{description}\""
+        ));
+    }
+    with_challenge(status, value)
+}
+
+fn insufficient_scope(bearer: &BearerState, needed: &str, description: &str) -> Response {
+    let value = format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{needed}\", resource_metadata=\"{}\", error_description=\"{description}\"",
+        bearer.metadata_url
+    );
+    with_challenge(StatusCode::FORBIDDEN, value)
+}
+
+fn with_challenge(status: StatusCode, value: String) -> Response {
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// The principal a tool call runs as, when the bearer layer is on.
+pub fn principal_of(parts: &axum::http::request::Parts) -> Option<&Principal> {
+    parts.extensions.get::<Principal>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_food_needs_write_and_other_tools_read() {
+        assert_eq!(
+            scope_for("tools/call", Some("save_food")),
+            Some("food:write")
+        );
+        assert_eq!(
+            scope_for("tools/call", Some("get_nutrition")),
+            Some("food:read")
+        );
+        assert_eq!(scope_for("tools/list", None), None);
+        assert_eq!(scope_for("initialize", None), None);
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer abc"),
+        );
+        assert_eq!(bearer_token(&headers).as_deref(), Some("abc"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&headers), None);
+    }
+}

@@ -1,0 +1,258 @@
+//! Error answers of the OAuth endpoints: RFC 6749 §5.2 JSON bodies (and RFC 7591 §3.2.2 for
+//! registration), and the HTML error page /authorize shows when it must not redirect.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::oauth::rate_limit::RetryAfter;
+
+/// An OAuth error answer: `{"error": …, "error_description": …}` with `Cache-Control: no-store`.
+#[derive(Debug, Clone)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    retry_after: Option<u64>,
+    basic_challenge: bool,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> OAuthError {
+        OAuthError {
+            status,
+            error,
+            description: description.into(),
+            retry_after: None,
+            basic_challenge: false,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> OAuthError {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// Unknown client or failed client authentication (401: clients re-register on it).
+    pub fn invalid_client(description: impl Into<String>) -> OAuthError {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    }
+
+    /// Like [`invalid_client`](Self::invalid_client), when the client tried HTTP Basic: RFC 6749
+    /// §5.2 asks for a matching `WWW-Authenticate` challenge.
+    pub fn invalid_client_basic(description: impl Into<String>) -> OAuthError {
+        OAuthError {
+            basic_challenge: true,
+            ..Self::invalid_client(description)
+        }
+    }
+
+    pub fn invalid_grant(description: impl Into<String>) -> OAuthError {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
+    pub fn unauthorized_client(description: impl Into<String>) -> OAuthError {
+        Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)
+    }
+
+    pub fn unsupported_grant_type(description: impl Into<String>) -> OAuthError {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            description,
+        )
+    }
+
+    pub fn invalid_scope(description: impl Into<String>) -> OAuthError {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+    }
+
+    /// RFC 8707: the `resource` is not this server.
+    pub fn invalid_target(description: impl Into<String>) -> OAuthError {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_target", description)
+    }
+
+    /// RFC 7591 §3.2.2.
+    pub fn invalid_redirect_uri(description: impl Into<String>) -> OAuthError {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_redirect_uri", description)
+    }
+
+    /// RFC 7591 §3.2.2.
+    pub fn invalid_client_metadata(description: impl Into<String>) -> OAuthError {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            description,
+        )
+    }
+
+    /// 429 with `Retry-After`; the body keeps the OAuth shape so clients parse it.
+    pub fn too_many_requests(retry: RetryAfter) -> OAuthError {
+        let secs = retry.header_secs();
+        OAuthError {
+            retry_after: Some(secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                format!("too many requests from this address; retry in {secs} s"),
+            )
+        }
+    }
+
+    /// A failure of ours (storage, entropy): logged in full by the caller, generic here.
+    pub fn server_error() -> OAuthError {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the server could not complete the request; try again",
+        )
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: self.error,
+            error_description: &self.description,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.basic_challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"food-mcp\""),
+            );
+        }
+        response
+    }
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Headers every HTML page of ours carries: no framing (clickjacking), no scripts, no caching.
+pub fn harden_page(response: &mut Response, form_action: &str) {
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action {form_action}"
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The page /authorize shows when the request cannot be trusted to redirect (unknown client,
+/// unregistered redirect URI): RFC 6749 §4.1.2.1 forbids redirecting then.
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl ErrorPage {
+    pub fn bad_request(title: &'static str, message: impl Into<String>) -> ErrorPage {
+        ErrorPage {
+            status: StatusCode::BAD_REQUEST,
+            title,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ErrorPage {
+    fn into_response(self) -> Response {
+        let html = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+             <meta name=\"viewport\" content=\"width=device-width\"></head>\
+             <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\">\
+             <h1>{title}</h1><p>{message}</p><p>Nothing was approved. Close this page and try \
+             connecting again from your MCP client.</p></body></html>",
+            title = escape_html(self.title),
+            message = escape_html(&self.message),
+        );
+        let mut response = (self.status, Html(html)).into_response();
+        harden_page(&mut response, "'none'");
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn errors_have_the_rfc_shape_and_are_not_cached() {
+        let response = OAuthError::invalid_grant("code expired").into_response();
+        assert_eq!(response.status(), 400);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": "invalid_grant", "error_description": "code expired"})
+        );
+    }
+
+    #[test]
+    fn rate_limit_and_basic_challenges_carry_their_headers() {
+        let limited =
+            OAuthError::too_many_requests(RetryAfter(std::time::Duration::from_millis(1500)))
+                .into_response();
+        assert_eq!(limited.status(), 429);
+        assert_eq!(limited.headers()["retry-after"], "2");
+        let basic = OAuthError::invalid_client_basic("bad secret").into_response();
+        assert_eq!(basic.status(), 401);
+        assert!(
+            basic.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic")
+        );
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

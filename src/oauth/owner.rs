@@ -1,0 +1,133 @@
+//! The owner's consent password: argon2id hashes (never the password) in the database, checked
+//! off the async threads because argon2 is deliberately slow.
+
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
+
+use crate::clock::Clock;
+use crate::oauth::secrets::Secret;
+use crate::storage::{StorageError, owner::OwnerRepo};
+
+/// Shortest password `owner set-password` accepts.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    #[error("the password must be at least {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    #[error("no owner password is set; run `food-mcp owner set-password`")]
+    NotSet,
+    #[error("could not hash the password: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+#[derive(Clone)]
+pub struct OwnerPassword {
+    repo: OwnerRepo,
+    clock: Clock,
+}
+
+impl OwnerPassword {
+    pub fn new(repo: OwnerRepo, clock: Clock) -> OwnerPassword {
+        OwnerPassword { repo, clock }
+    }
+
+    /// Replaces the owner's password.
+    pub async fn set(&self, password: &str) -> Result<(), OwnerError> {
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(OwnerError::TooShort);
+        }
+        let hash = hash(password.to_string()).await?;
+        self.repo.set_password_hash(&hash, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// At first start: when no password is set, sets a generated one and returns it (to be shown
+    /// once); `None` when one was already set.
+    pub async fn generate_if_absent(&self) -> Result<Option<String>, OwnerError> {
+        if self.repo.password_hash().await?.is_some() {
+            return Ok(None);
+        }
+        let password = Secret::generate()
+            .map_err(|e| OwnerError::Hash(e.to_string()))?
+            .expose()[..20]
+            .to_string();
+        let hash = hash(password.clone()).await?;
+        let set = self
+            .repo
+            .set_password_hash_if_absent(&hash, self.clock.now())
+            .await?;
+        Ok(set.then_some(password))
+    }
+
+    /// Whether `password` is the owner's.
+    pub async fn verify(&self, password: &str) -> Result<bool, OwnerError> {
+        let stored = self.repo.password_hash().await?.ok_or(OwnerError::NotSet)?;
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || {
+            let Ok(parsed) = PasswordHash::new(&stored) else {
+                return false;
+            };
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .await
+        .map_err(|e| OwnerError::Hash(e.to_string()))
+    }
+}
+
+async fn hash(password: String) -> Result<String, OwnerError> {
+    // 16 bytes from the OS generator (through the same source as every token).
+    let random = Secret::generate().map_err(|e| OwnerError::Hash(e.to_string()))?;
+    let salt = SaltString::encode_b64(&random.hash().as_bytes()[..16])
+        .map_err(|e| OwnerError::Hash(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| OwnerError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| OwnerError::Hash(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn owner() -> (tempfile::TempDir, OwnerPassword) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::storage::open(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        (
+            dir,
+            OwnerPassword::new(OwnerRepo::new(pool), Clock::manual(1_800_000_000)),
+        )
+    }
+
+    #[tokio::test]
+    async fn set_verify_and_generate_once() {
+        let (_dir, owner) = owner().await;
+        assert!(matches!(
+            owner.verify("anything").await,
+            Err(OwnerError::NotSet)
+        ));
+        let generated = owner.generate_if_absent().await.unwrap().unwrap();
+        assert_eq!(generated.len(), 20);
+        assert!(owner.verify(&generated).await.unwrap());
+        assert!(
+            owner.generate_if_absent().await.unwrap().is_none(),
+            "only the first start generates"
+        );
+        assert!(matches!(
+            owner.set("short").await,
+            Err(OwnerError::TooShort)
+        ));
+        owner.set("correct horse battery").await.unwrap();
+        assert!(owner.verify("correct horse battery").await.unwrap());
+        assert!(!owner.verify(&generated).await.unwrap());
+    }
+}

@@ -1,0 +1,67 @@
+//! `POST /revoke`: RFC 7009 token revocation. Either kind of token; a refresh token takes its
+//! whole grant with it. Unknown tokens answer 200, as §2.2 asks.
+
+use std::net::SocketAddr;
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode},
+};
+use serde::Deserialize;
+
+use crate::actors::token_store::{TokenError, TokenStoreMsg};
+use crate::oauth::error::OAuthError;
+use crate::oauth::routes::{OAuthState, actor_down, client_ip, internal, read_form};
+use crate::oauth::secrets::Secret;
+
+#[derive(Deserialize)]
+pub struct RevokeParams {
+    token: Option<String>,
+    // token_type_hint is optional and the store finds either kind by hash, so it is not read.
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+pub async fn revoke(
+    State(oauth): State<OAuthState>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, OAuthError> {
+    oauth
+        .token_limit
+        .check(client_ip(&connect))
+        .map_err(OAuthError::too_many_requests)?;
+    let params: RevokeParams = read_form(&headers, body).await?;
+    let client = oauth
+        .authenticate(
+            &headers,
+            params.client_id.as_deref(),
+            params.client_secret.as_deref(),
+        )
+        .await?;
+    let token = Secret::from_presented(
+        params
+            .token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?,
+    );
+    let client_id = client.client_id.clone();
+    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Revoke {
+        token,
+        client_id,
+        reply
+    })
+    .map_err(|e| internal(actor_down(e)))?;
+    match answer {
+        Ok(()) => {
+            tracing::info!(client_id = %client.client_id, "token revoked");
+            Ok(StatusCode::OK)
+        }
+        Err(TokenError::WrongClient) => Err(OAuthError::unauthorized_client(
+            "the token was issued to another client",
+        )),
+        Err(err) => Err(internal(err)),
+    }
+}

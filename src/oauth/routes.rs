@@ -1,0 +1,362 @@
+//! The OAuth HTTP surface: shared state for the endpoints, the router, and the helpers every
+//! endpoint uses (client lookup, client authentication, body limits, the caller's address).
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::ConnectInfo,
+    http::{HeaderMap, header},
+    routing::{get, post},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use ractor::RactorErr;
+use tower_http::cors::CorsLayer;
+
+use crate::actors::auth_codes::AuthCodesRef;
+use crate::actors::client_registry::{
+    AuthMethod, Client, ClientCredential, ClientError, ClientRegistryMsg, ClientRegistryRef,
+    GrantType,
+};
+use crate::actors::token_store::TokenStoreRef;
+use crate::clock::Clock;
+use crate::config::{Config, ConsentMode};
+use crate::oauth::cimd::CimdFetcher;
+use crate::oauth::error::OAuthError;
+use crate::oauth::owner::OwnerPassword;
+use crate::oauth::rate_limit::{IpRateLimiter, PasswordLockout};
+use crate::oauth::secrets::Secret;
+use crate::oauth::{authorize, metadata, register, revoke, token};
+
+/// Largest form body /token and /revoke read; real requests are a few hundred bytes.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The actors and settings the endpoints share; cheap to clone.
+#[derive(Clone)]
+pub struct OAuthState(Arc<Inner>);
+
+pub struct Inner {
+    pub issuer: String,
+    pub resource: String,
+    pub consent: ConsentMode,
+    pub access_ttl_secs: i64,
+    pub max_registration_bytes: usize,
+    pub clients: ClientRegistryRef,
+    pub codes: AuthCodesRef,
+    pub tokens: TokenStoreRef,
+    pub cimd: CimdFetcher,
+    pub cimd_enabled: bool,
+    pub owner: OwnerPassword,
+    /// Keys the consent form's CSRF tokens; random per process (open forms do not survive a
+    /// restart, which only asks the owner to reload).
+    pub csrf_key: [u8; 32],
+    pub register_limit: IpRateLimiter,
+    pub token_limit: IpRateLimiter,
+    pub consent_limit: IpRateLimiter,
+    pub lockout: PasswordLockout,
+    pub clock: Clock,
+}
+
+impl std::ops::Deref for OAuthState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// The actors the endpoints talk to.
+pub struct Actors {
+    pub clients: ClientRegistryRef,
+    pub codes: AuthCodesRef,
+    pub tokens: TokenStoreRef,
+}
+
+impl OAuthState {
+    pub fn new(
+        config: &Config,
+        actors: Actors,
+        owner: OwnerPassword,
+        clock: Clock,
+    ) -> anyhow::Result<OAuthState> {
+        let auth = &config.auth;
+        let mut csrf_key = [0u8; 32];
+        let key = Secret::generate()?;
+        csrf_key.copy_from_slice(key.hash().as_bytes());
+        let lockout = PasswordLockout::new(
+            crate::oauth::rate_limit::LockoutSettings {
+                max_failures: auth.max_password_failures,
+                window: auth.lockout,
+                lockout: auth.lockout,
+            },
+            clock.clone(),
+        );
+        Ok(OAuthState(Arc::new(Inner {
+            issuer: config.issuer(),
+            resource: config.mcp_resource(),
+            consent: auth.consent,
+            access_ttl_secs: crate::clock::secs(auth.access_token_ttl),
+            max_registration_bytes: auth.max_registration_bytes,
+            clients: actors.clients,
+            codes: actors.codes,
+            tokens: actors.tokens,
+            cimd: CimdFetcher::new(auth.cimd.clone(), &config.openfoodfacts.user_agent)?,
+            cimd_enabled: auth.cimd.enabled,
+            owner,
+            csrf_key,
+            register_limit: IpRateLimiter::per_minute(auth.register_per_minute),
+            token_limit: IpRateLimiter::per_minute(auth.token_per_minute),
+            consent_limit: IpRateLimiter::per_minute(auth.consent_per_minute),
+            lockout,
+            clock,
+        })))
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    pub fn cimd_enabled(&self) -> bool {
+        self.cimd_enabled
+    }
+
+    /// Forgets rate-limit state of quiet addresses; call periodically.
+    pub fn retain_recent(&self) {
+        self.register_limit.retain_recent();
+        self.token_limit.retain_recent();
+        self.consent_limit.retain_recent();
+    }
+
+    /// Checks a `resource` parameter (RFC 8707): absent means this server's MCP endpoint.
+    pub fn check_resource(&self, resource: Option<&str>) -> Result<String, String> {
+        match resource {
+            None | Some("") => Ok(self.resource.clone()),
+            Some(r) if r.trim_end_matches('/') == self.resource => Ok(self.resource.clone()),
+            Some(r) => Err(format!(
+                "resource {r} is not this server; use {}",
+                self.resource
+            )),
+        }
+    }
+
+    /// A client by id: from the registry, or from its metadata document when the id is a URL.
+    pub async fn client(&self, client_id: &str) -> Result<Client, LookupError> {
+        if self.cimd.handles(client_id) {
+            let doc = self
+                .cimd
+                .resolve(client_id)
+                .await
+                .map_err(|e| LookupError::Unknown(e.to_string()))?;
+            return Ok(Client {
+                client_id: doc.client_id,
+                client_name: doc.client_name,
+                redirect_uris: doc.redirect_uris,
+                grant_types: doc
+                    .grant_types
+                    .iter()
+                    .filter_map(|g| GrantType::parse(g))
+                    .collect(),
+                auth_method: AuthMethod::None,
+                secret_hash: None,
+                created_at: self.clock.now(),
+                last_used_at: None,
+            });
+        }
+        let client_id = client_id.to_string();
+        match ractor::call!(self.clients, |reply| ClientRegistryMsg::Get {
+            client_id,
+            reply
+        }) {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(ClientError::UnknownClient)) => Err(LookupError::Unknown(
+                "unknown client_id; register the client again".into(),
+            )),
+            Ok(Err(err)) => Err(LookupError::Internal(err.to_string())),
+            Err(err) => Err(LookupError::Internal(actor_down(err))),
+        }
+    }
+
+    /// Authenticates the client of a /token or /revoke request (RFC 6749 §2.3): HTTP Basic,
+    /// `client_secret` in the body, or only `client_id` for public clients.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        body_client_id: Option<&str>,
+        body_secret: Option<&str>,
+    ) -> Result<Client, OAuthError> {
+        let basic = basic_credentials(headers)?;
+        let (client_id, credential) = match (basic, body_secret) {
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not two",
+                ));
+            }
+            (Some((id, secret)), None) => {
+                if body_client_id.is_some_and(|b| b != id) {
+                    return Err(OAuthError::invalid_request(
+                        "client_id differs from the Authorization header",
+                    ));
+                }
+                (
+                    id,
+                    ClientCredential::SecretBasic(Secret::from_presented(secret)),
+                )
+            }
+            (None, Some(secret)) => {
+                let id = body_client_id
+                    .ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
+                (
+                    id.to_string(),
+                    ClientCredential::SecretPost(Secret::from_presented(secret)),
+                )
+            }
+            (None, None) => {
+                let id = body_client_id
+                    .ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
+                (id.to_string(), ClientCredential::None)
+            }
+        };
+        let was_basic = matches!(credential, ClientCredential::SecretBasic(_));
+        let failed = |message: String| {
+            if was_basic {
+                OAuthError::invalid_client_basic(message)
+            } else {
+                OAuthError::invalid_client(message)
+            }
+        };
+        if self.cimd.handles(&client_id) {
+            if !matches!(credential, ClientCredential::None) {
+                return Err(failed(
+                    "a client identified by a metadata document has no secret".into(),
+                ));
+            }
+            return match self.client(&client_id).await {
+                Ok(client) => Ok(client),
+                Err(LookupError::Unknown(message)) => Err(failed(message)),
+                Err(LookupError::Internal(err)) => Err(internal(err)),
+            };
+        }
+        let answer = ractor::call!(self.clients, |reply| ClientRegistryMsg::Authenticate {
+            client_id,
+            credential,
+            reply
+        });
+        match answer {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(ClientError::UnknownClient)) => Err(failed(
+                "unknown client_id; register the client again".into(),
+            )),
+            Ok(Err(ClientError::AuthenticationFailed)) => {
+                Err(failed("client authentication failed".into()))
+            }
+            Ok(Err(err)) => Err(internal(err.to_string())),
+            Err(err) => Err(internal(actor_down(err))),
+        }
+    }
+}
+
+/// Why a client could not be looked up.
+pub enum LookupError {
+    /// Safe to show: unknown id, or a metadata document that could not be used.
+    Unknown(String),
+    Internal(String),
+}
+
+/// Logs an internal failure and answers the generic server error.
+pub fn internal(detail: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %detail, "oauth request failed");
+    OAuthError::server_error()
+}
+
+pub fn actor_down<T>(err: RactorErr<T>) -> String {
+    format!("actor unavailable: {err}")
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, when present.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || OAuthError::invalid_client_basic("malformed Basic credentials");
+    let value = value.to_str().map_err(|_| bad())?;
+    let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
+        return Err(OAuthError::invalid_request(
+            "only HTTP Basic client authentication is supported here",
+        ));
+    };
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((unescape(id), unescape(secret))))
+}
+
+/// Reads a request body up to `limit` bytes, answering an OAuth error past it.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, OAuthError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        OAuthError::invalid_request(format!("request body is larger than {limit} bytes"))
+    })
+}
+
+/// Parses an `application/x-www-form-urlencoded` body of at most [`MAX_FORM_BYTES`].
+pub async fn read_form<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let bytes = read_body(body, MAX_FORM_BYTES).await?;
+    serde_urlencoded::from_bytes(&bytes)
+        .map_err(|e| OAuthError::invalid_request(format!("malformed form body: {e}")))
+}
+
+/// The address a request came from (the socket peer; put the server behind a proxy that keeps
+/// per-client limits meaningful, or accept that they become per-proxy).
+pub fn client_ip(connect: &ConnectInfo<SocketAddr>) -> std::net::IpAddr {
+    connect.0.ip()
+}
+
+/// The authorization server's routes. Discovery, registration, token and revocation answer
+/// browser-based clients' CORS requests; /authorize is a page and does not.
+pub fn router(state: OAuthState) -> Router {
+    let api = Router::new()
+        .route(
+            metadata::RESOURCE_METADATA_PATH,
+            get(metadata::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(metadata::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::authorization_server),
+        )
+        .route("/register", post(register::register))
+        .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
+        .layer(CorsLayer::permissive().max_age(std::time::Duration::from_secs(3600)));
+    Router::new()
+        .route("/authorize", get(authorize::show).post(authorize::decide))
+        .merge(api)
+        .with_state(state)
+}

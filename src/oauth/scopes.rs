@@ -1,0 +1,59 @@
+//! The scopes food-mcp grants and how a requested `scope` parameter is read.
+
+/// Read foods, nutrition and meals: search_food, get_nutrition, calculate_meal.
+pub const READ: &str = "food:read";
+/// Save the owner's own foods: save_food.
+pub const WRITE: &str = "food:write";
+/// Every scope a token can carry.
+pub const SCOPES: [&str; 2] = [READ, WRITE];
+/// Accepted in requests (some clients always ask for it) and ignored: refresh tokens are always
+/// issued. Listed in the authorization-server metadata, never in the resource's challenge.
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
+/// Parses a space-separated `scope` parameter. No scope (or only `offline_access`) means every
+/// scope; an unknown scope is an error naming it.
+pub fn parse(scope: Option<&str>) -> Result<Vec<String>, String> {
+    let mut granted: Vec<String> = Vec::new();
+    for word in scope.unwrap_or("").split_whitespace() {
+        if word == OFFLINE_ACCESS {
+            continue;
+        }
+        if !SCOPES.contains(&word) {
+            return Err(format!(
+                "unknown scope \"{word}\"; this server grants {}",
+                SCOPES.join(" ")
+            ));
+        }
+        if !granted.iter().any(|g| g == word) {
+            granted.push(word.to_string());
+        }
+    }
+    if granted.is_empty() {
+        granted = SCOPES.iter().map(|s| s.to_string()).collect();
+    }
+    granted.sort();
+    Ok(granted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_means_everything_and_offline_access_is_ignored() {
+        assert_eq!(parse(None).unwrap(), ["food:read", "food:write"]);
+        assert_eq!(
+            parse(Some("offline_access")).unwrap(),
+            ["food:read", "food:write"]
+        );
+        assert_eq!(
+            parse(Some("food:read offline_access food:read")).unwrap(),
+            ["food:read"]
+        );
+        assert!(
+            parse(Some("food:read admin"))
+                .unwrap_err()
+                .contains("\"admin\"")
+        );
+    }
+}

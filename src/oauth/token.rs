@@ -1,0 +1,180 @@
+//! `POST /token`: the `authorization_code` grant (PKCE S256) and the `refresh_token` grant
+//! (rotation). Client authentication: `none`, `client_secret_post`, `client_secret_basic`.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json,
+    body::Body,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::actors::auth_codes::{AuthCodesMsg, CodeError};
+use crate::actors::client_registry::{Client, GrantType};
+use crate::actors::token_store::{IssuedTokens, TokenError, TokenStoreMsg};
+use crate::oauth::error::OAuthError;
+use crate::oauth::routes::{OAuthState, actor_down, client_ip, internal, read_form};
+use crate::oauth::scopes;
+use crate::oauth::secrets::Secret;
+
+#[derive(Deserialize)]
+pub struct TokenParams {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    resource: Option<String>,
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+}
+
+pub async fn token(
+    State(oauth): State<OAuthState>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
+    oauth
+        .token_limit
+        .check(client_ip(&connect))
+        .map_err(OAuthError::too_many_requests)?;
+    let params: TokenParams = read_form(&headers, body).await?;
+    let grant_type = required(&params.grant_type, "grant_type")?;
+    if grant_type != "authorization_code" && grant_type != "refresh_token" {
+        return Err(OAuthError::unsupported_grant_type(format!(
+            "grant_type {grant_type} is not supported; use authorization_code or refresh_token"
+        )));
+    }
+    let client = oauth
+        .authenticate(
+            &headers,
+            params.client_id.as_deref(),
+            params.client_secret.as_deref(),
+        )
+        .await?;
+    let resource = oauth
+        .check_resource(params.resource.as_deref())
+        .map_err(OAuthError::invalid_target)?;
+    let issued = if grant_type == "authorization_code" {
+        redeem_code(&oauth, &client, &params, &resource).await?
+    } else {
+        refresh(&oauth, &client, &params).await?
+    };
+    tracing::info!(client_id = %client.client_id, grant_type, "tokens issued");
+    Ok(token_response(&oauth, issued))
+}
+
+async fn redeem_code(
+    oauth: &OAuthState,
+    client: &Client,
+    params: &TokenParams,
+    resource: &str,
+) -> Result<IssuedTokens, OAuthError> {
+    if !client.grant_types.contains(&GrantType::AuthorizationCode) {
+        return Err(OAuthError::unauthorized_client(
+            "this client did not register the authorization_code grant",
+        ));
+    }
+    let code = Secret::from_presented(required(&params.code, "code")?);
+    let code_verifier = Secret::from_presented(required(&params.code_verifier, "code_verifier")?);
+    let client_id = client.client_id.clone();
+    let redirect_uri = params.redirect_uri.clone();
+    let answer = ractor::call!(oauth.codes, |reply| AuthCodesMsg::Redeem {
+        code,
+        client_id,
+        redirect_uri,
+        code_verifier,
+        reply
+    })
+    .map_err(|e| internal(actor_down(e)))?;
+    let grant = match answer {
+        Ok(grant) => grant,
+        Err(CodeError::Replayed { issued_family }) => {
+            // RFC 6749 §4.1.2: a reused code revokes what it issued.
+            tracing::warn!(client_id = %client.client_id, "authorization code replayed; revoking its tokens");
+            let revoked = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::RevokeFamily {
+                family: issued_family,
+                reply
+            });
+            if !matches!(revoked, Ok(Ok(()))) {
+                tracing::error!("revoking the tokens of a replayed code failed");
+            }
+            return Err(OAuthError::invalid_grant(
+                "authorization code was already used; the tokens it issued are revoked",
+            ));
+        }
+        Err(CodeError::Storage(err)) => return Err(internal(err)),
+        Err(CodeError::Entropy(err)) => return Err(internal(err)),
+        Err(err) => return Err(OAuthError::invalid_grant(err.to_string())),
+    };
+    if grant.resource != resource {
+        return Err(OAuthError::invalid_target(
+            "resource differs from the one in the authorization request",
+        ));
+    }
+    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Issue { grant, reply })
+        .map_err(|e| internal(actor_down(e)))?;
+    answer.map_err(token_error)
+}
+
+async fn refresh(
+    oauth: &OAuthState,
+    client: &Client,
+    params: &TokenParams,
+) -> Result<IssuedTokens, OAuthError> {
+    let refresh_token = Secret::from_presented(required(&params.refresh_token, "refresh_token")?);
+    // A refresh always carries the grant's own scopes (the response says which, RFC 6749 §5.1);
+    // a `scope` naming something unknown is still an error.
+    scopes::parse(params.scope.as_deref()).map_err(OAuthError::invalid_scope)?;
+    let client_id = client.client_id.clone();
+    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Refresh {
+        refresh_token,
+        client_id,
+        reply
+    })
+    .map_err(|e| internal(actor_down(e)))?;
+    answer.map_err(token_error)
+}
+
+fn token_error(err: TokenError) -> OAuthError {
+    match err {
+        TokenError::Storage(err) => internal(err),
+        TokenError::Entropy(err) => internal(err),
+        TokenError::Replayed => OAuthError::invalid_grant(
+            "refresh token was already used; the grant is revoked, sign in again",
+        ),
+        other => OAuthError::invalid_grant(other.to_string()),
+    }
+}
+
+fn token_response(oauth: &OAuthState, issued: IssuedTokens) -> Response {
+    let expires_in = (issued.expires_at - oauth.clock.now()).clamp(0, oauth.access_ttl_secs);
+    let body = json!({
+        "access_token": issued.access_token.expose(),
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "refresh_token": issued.refresh_token.expose(),
+        "scope": issued.scopes.join(" "),
+    });
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
