@@ -2,6 +2,7 @@
 //!
 //! Crate map:
 //! - [`actors`]: the actors that own mutable state (food cache, OAuth clients, codes, tokens).
+//! - [`admin`]: the operator commands (owner password, client list and revocation).
 //! - [`app`]: wiring — config → storage → actors → router — and the serve loop.
 //! - [`catalog`]: the offline USDA catalog — FoodData Central CSV import into SQLite, FTS5 search.
 //! - [`clock`]: wall-clock unix seconds, replaceable in tests.
@@ -14,6 +15,7 @@
 //! - [`storage`]: opening the database and the sqlx implementations of the storage traits.
 
 pub mod actors;
+pub mod admin;
 pub mod app;
 pub mod catalog;
 pub mod clock;

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use food_mcp::{app::App, catalog, config::Config, storage};
+use food_mcp::{admin, app::App, catalog, config::Config, storage};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -24,6 +24,29 @@ enum Command {
     /// Import a bulk dataset into the offline catalog.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The owner's consent password.
+    #[command(subcommand)]
+    Owner(OwnerCommand),
+    /// OAuth clients that registered with this server.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Subcommand)]
+enum OwnerCommand {
+    /// Set the password the consent page asks for (prompted twice, or one line on stdin).
+    SetPassword,
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// List registered clients.
+    List,
+    /// Delete a client and revoke all of its tokens.
+    Revoke {
+        /// The client_id, as `clients list` shows it.
+        client_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,6 +83,11 @@ async fn run() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Import(ImportCommand::Usda { input }) => import_usda(config, input).await,
+        Command::Owner(OwnerCommand::SetPassword) => admin::set_owner_password(&config).await,
+        Command::Clients(ClientsCommand::List) => admin::list_clients(&config).await,
+        Command::Clients(ClientsCommand::Revoke { client_id }) => {
+            admin::revoke_client(&config, &client_id).await
+        }
     }
 }
 

@@ -166,7 +166,8 @@ pub enum TokenStoreMsg {
         family: FamilyId,
         reply: RpcReplyPort<Result<(), TokenError>>,
     },
-    /// Forgets expired tokens and ended graces; answers how many tokens storage deleted.
+    /// Forgets expired tokens, ended graces and tokens deleted from storage by the CLI; answers
+    /// how many tokens storage deleted.
     /// Also sent without a reply port every `sweep_interval`. On a storage failure memory is
     /// kept as it was until a sweep succeeds.
     Sweep {
@@ -487,7 +488,17 @@ impl State {
         self.revoked_families
             .retain(|_, at| now < at.saturating_add(REVOKED_FAMILY_MEMORY_SECS));
         let deleted = self.repo.delete_expired_tokens(now).await?;
-        self.tokens.retain(|_, t| now < t.expires_at);
+        // Every change made here is written through, so a token in memory but not in storage
+        // was removed from outside (the `clients revoke` command): forget it too.
+        let stored: std::collections::HashSet<SecretHash> = self
+            .repo
+            .load_active_tokens(now)
+            .await?
+            .into_iter()
+            .map(|t| t.hash)
+            .collect();
+        self.tokens
+            .retain(|hash, t| now < t.expires_at && stored.contains(hash));
         Ok(deleted)
     }
 
@@ -614,6 +625,22 @@ mod tests {
             .values()
             .filter(|t| &t.family == family && t.kind == TokenKind::Refresh)
             .count()
+    }
+
+    #[tokio::test]
+    async fn tokens_deleted_from_storage_outside_the_actor_are_dropped_at_the_sweep() {
+        let (actor, store, _clock) = start().await;
+        let issued = issue(&actor, grant("client-a")).await.unwrap();
+        store.tokens.lock().unwrap().clear(); // what `food-mcp clients revoke` does
+        assert!(
+            verify(&actor, &issued.access_token).await.is_ok(),
+            "memory until the sweep"
+        );
+        sweep(&actor).await.unwrap();
+        assert!(matches!(
+            verify(&actor, &issued.access_token).await,
+            Err(TokenError::Invalid)
+        ));
     }
 
     #[tokio::test]

@@ -20,6 +20,25 @@ pub struct OAuthStore {
 }
 
 impl OAuthStore {
+    /// Deletes a client and every token it holds, in one transaction (CLI `clients revoke`);
+    /// answers whether the client existed and how many tokens went with it.
+    pub async fn revoke_client(&self, client_id: &str) -> Result<(bool, u64), StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let tokens = sqlx::query("DELETE FROM oauth_tokens WHERE client_id = ?")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let existed = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok((existed, tokens))
+    }
+
     pub fn new(pool: SqlitePool) -> OAuthStore {
         OAuthStore { pool }
     }
