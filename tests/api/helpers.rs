@@ -54,12 +54,25 @@ pub async fn spawn_app_with(
     off: MockServer,
     adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
+    let any_port = "127.0.0.1:0".parse().expect("address");
+    spawn_app_on(any_port, db_dir, usda, off, adjust).await
+}
+
+/// Like [`spawn_app_with`], on a given address (a restart that keeps its port keeps its public
+/// URL, and so its resource identifier).
+pub async fn spawn_app_on(
+    address: SocketAddr,
+    db_dir: TempDir,
+    usda: MockServer,
+    off: MockServer,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("food_mcp=debug")
             .try_init();
     }
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = TcpListener::bind(address).await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let mut config = Config::defaults();
     config.bind = addr;

@@ -4,4 +4,5 @@
 mod catalog;
 mod helpers;
 mod http;
+mod oauth;
 mod tools;
