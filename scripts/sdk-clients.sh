@@ -112,12 +112,18 @@ PORT="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()
 BASE="http://127.0.0.1:$PORT"
 PASSWORD="sdk-$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
 
-# Every server command runs from the temp dir so a developer's .env is not picked up, against the
-# throwaway database, with upstreams on a closed port: nothing leaves the machine.
+# Every server command runs from the temp dir so a developer's .env is not picked up, with none of
+# the caller's FOOD_MCP_* settings, against the throwaway database, OAuth on with the password
+# consent page, and upstreams on a closed port: nothing leaves the machine.
 server_env() {
   cd "$WORK"
-  unset FOOD_MCP_CONFIG
+  local var
+  for var in $(compgen -e); do
+    [[ "$var" == FOOD_MCP__* || "$var" == FOOD_MCP_CONFIG ]] && unset "$var"
+  done
   export FOOD_MCP__BIND="127.0.0.1:$PORT" \
+         FOOD_MCP__AUTH__ENABLED=true \
+         FOOD_MCP__AUTH__CONSENT=password \
          FOOD_MCP__PUBLIC_URL="$BASE" \
          FOOD_MCP__DATABASE_PATH="$WORK/food.db" \
          FOOD_MCP__USDA__BASE_URL="http://127.0.0.1:9" \
