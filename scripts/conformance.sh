@@ -60,28 +60,9 @@ die() { log "error: $*"; exit 1; }
 strip_ansi() { sed 's/\x1b\[[0-9;]*m//g'; }
 
 # ---- tools: Node 22 + the suite, pinned by the lock file, cached in .conformance/tools ----------
-install_tools() {
-  local stamp="$TOOLS/.installed" want
-  want="$(cat "$HERE/package.json" "$HERE/package-lock.json" | sha256sum | cut -d' ' -f1)"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$TOOLS/node_modules/.bin/node" ]]; then
-    return
-  fi
-  command -v npm >/dev/null || die "npm is needed once to install Node $NODE_VERSION and the suite"
-  log "installing Node $NODE_VERSION and @modelcontextprotocol/conformance@$SUITE_VERSION into $TOOLS"
-  rm -rf "$TOOLS"
-  mkdir -p "$TOOLS"
-  cp "$HERE/package.json" "$HERE/package-lock.json" "$TOOLS/"
-  if ! (cd "$TOOLS" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
-        >"$TOOLS/npm.log" 2>&1); then
-    cat "$TOOLS/npm.log" >&2
-    die "npm ci failed"
-  fi
-  echo "$want" >"$TOOLS/.installed"
-}
-
-install_tools
-export PATH="$TOOLS/node_modules/.bin:$PATH"
-[[ "$(node --version)" == "v$NODE_VERSION" ]] || die "expected node v$NODE_VERSION, got $(node --version)"
+# shellcheck source=scripts/lib/node-tools.sh
+source "$ROOT/scripts/lib/node-tools.sh"
+install_node_tools "$HERE" "$TOOLS" "$NODE_VERSION" conformance
 SUITE="$TOOLS/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 [[ -f "$SUITE" ]] || die "suite not found at $SUITE"
 got="$(node "$SUITE" --version)"
