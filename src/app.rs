@@ -251,9 +251,10 @@ fn mcp_service(config: &Config, service: Arc<FoodService>, cancel: CancellationT
         .with_allowed_hosts(config.allowed_hosts())
         .with_max_request_body_bytes(config.mcp.max_request_bytes)
         .with_cancellation_token(cancel);
-    // The factory runs per request when stateless: a clone of two Arcs.
+    // The factory runs per request when stateless: one Arc clone.
+    let handler = FoodMcp::new(service);
     let mcp = StreamableHttpService::new(
-        move || Ok(FoodMcp::new(service.clone())),
+        move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),
         http_config,
     );

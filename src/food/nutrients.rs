@@ -121,7 +121,7 @@ pub fn round_for_display(key: NutrientKey, value: f64) -> f64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NutrientAmount {
-    /// Rounded for display ([`round_for_display`]); null when the food has no data.
+    /// The amount, rounded (kcal to 0.1, g/mg/mcg to 0.01); null when the food has no data.
     pub value: Option<f64>,
     /// `kcal`, `g`, `mg` or `mcg`.
     pub unit: String,

@@ -173,8 +173,8 @@ fn weighted_name_tokens(name: &str) -> NameTokens {
 pub struct RankedFood {
     #[serde(flatten)]
     pub food: FoodSummary,
-    /// 0..=1, three decimals: [`match_score`] less a small penalty for a processed form (dried,
-    /// canned, powder...) the query did not ask for.
+    /// How well the food matches the query, 0–1 (three decimals), less a small penalty for a
+    /// processed form (dried, canned, powder...) the query did not ask for.
     pub match_score: f64,
 }
 

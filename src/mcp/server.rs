@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use rmcp::{
     Json, ServerHandler,
-    handler::server::{common::schema_for_input, router::tool::ToolRouter},
+    handler::server::{
+        common::{schema_for_input, schema_for_output},
+        router::tool::ToolRouter,
+    },
     model::{
         ContentBlock, Implementation, IntoContents, JsonObject, ServerCapabilities, ServerConfig,
     },
@@ -38,11 +41,70 @@ fn parse<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolError> {
 }
 
 fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
-    schema_for_input::<T>().unwrap_or_else(|e| panic!("tool input schema is invalid: {e}"))
+    let schema =
+        schema_for_input::<T>().unwrap_or_else(|e| panic!("tool input schema is invalid: {e}"));
+    Arc::new(standard_formats_only(schema.as_ref().clone()))
 }
 
+fn output_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+    Arc::new(standard_formats_only(
+        schema_for_output::<T>().as_ref().clone(),
+    ))
+}
+
+/// JSON Schema 2020-12 §7.3 formats; schemars also emits Rust ones ("uint", "uint32", "double")
+/// that strict client-side validators reject.
+const STANDARD_FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+];
+
+fn standard_formats_only(mut schema: JsonObject) -> JsonObject {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if map
+                    .get("format")
+                    .and_then(|f| f.as_str())
+                    .is_some_and(|f| !STANDARD_FORMATS.contains(&f))
+                {
+                    map.remove("format");
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    schema.values_mut().for_each(walk);
+    schema
+}
+
+/// The MCP handler. Built per request (the transport is stateless), so it is one `Arc` clone:
+/// the tool router is built once.
 #[derive(Clone)]
 pub struct FoodMcp {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     service: Arc<FoodService>,
     tool_router: ToolRouter<FoodMcp>,
 }
@@ -51,8 +113,10 @@ pub struct FoodMcp {
 impl FoodMcp {
     pub fn new(service: Arc<FoodService>) -> FoodMcp {
         FoodMcp {
-            service,
-            tool_router: Self::tool_router(),
+            shared: Arc::new(Shared {
+                service,
+                tool_router: Self::tool_router(),
+            }),
         }
     }
 
@@ -60,11 +124,13 @@ impl FoodMcp {
     /// Central and Open Food Facts. Returns ids to pass to get_nutrition / calculate_meal.
     #[tool(
         input_schema = input_schema::<SearchFoodInput>(),
+        output_schema = output_schema::<SearchFoodOutput>(),
         annotations(title = "Search foods", read_only_hint = true, open_world_hint = true)
     )]
     async fn search_food(&self, args: JsonObject) -> Result<Json<SearchFoodOutput>, ToolError> {
         let input: SearchFoodInput = parse(args)?;
-        self.service
+        self.shared
+            .service
             .search(&input.query, input.source, input.limit)
             .await
             .map(Json)
@@ -75,17 +141,19 @@ impl FoodMcp {
     /// guessing.
     #[tool(
         input_schema = input_schema::<GetNutritionInput>(),
+        output_schema = output_schema::<NutritionOutput>(),
         annotations(title = "Get nutrition", read_only_hint = true, open_world_hint = true)
     )]
     async fn get_nutrition(&self, args: JsonObject) -> Result<Json<NutritionOutput>, ToolError> {
         let input: GetNutritionInput = parse(args)?;
-        self.service.nutrition(&input).await.map(Json)
+        self.shared.service.nutrition(&input).await.map(Json)
     }
 
     /// Nutrient totals of a meal: each item's breakdown, the totals, and which nutrients every
     /// item covered. Fails naming the item if any item cannot be computed.
     #[tool(
         input_schema = input_schema::<CalculateMealInput>(),
+        output_schema = output_schema::<CalculateMealOutput>(),
         annotations(title = "Calculate meal", read_only_hint = true, open_world_hint = true)
     )]
     async fn calculate_meal(
@@ -93,22 +161,23 @@ impl FoodMcp {
         args: JsonObject,
     ) -> Result<Json<CalculateMealOutput>, ToolError> {
         let input: CalculateMealInput = parse(args)?;
-        self.service.meal(&input.items).await.map(Json)
+        self.shared.service.meal(&input.items).await.map(Json)
     }
 
     /// Save the owner's own food (a recipe, a label) with its nutrients for a serving. Saving the
     /// same name and brand again updates it. Returns the id to use with source "custom".
     #[tool(
         input_schema = input_schema::<SaveFoodInput>(),
+        output_schema = output_schema::<SaveFoodOutput>(),
         annotations(title = "Save food", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn save_food(&self, args: JsonObject) -> Result<Json<SaveFoodOutput>, ToolError> {
         let input: SaveFoodInput = parse(args)?;
-        self.service.save(input).await.map(Json)
+        self.shared.service.save(input).await.map(Json)
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.shared.tool_router)]
 impl ServerHandler for FoodMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())

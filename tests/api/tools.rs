@@ -367,3 +367,26 @@ async fn a_restart_on_the_same_database_keeps_saved_foods_and_the_cache() {
     client.cancel().await.unwrap();
     app.stop().await; // the mock's expect(1) is verified when it drops
 }
+
+#[tokio::test]
+async fn tool_schemas_use_only_standard_json_schema_formats() {
+    let app = spawn_app().await;
+    let client = app.client().await;
+    for tool in client.list_all_tools().await.unwrap() {
+        let schemas = serde_json::to_string(&(&tool.input_schema, &tool.output_schema)).unwrap();
+        for rust_format in ["\"uint", "\"int32", "\"int64", "\"double", "\"float"] {
+            assert!(
+                !schemas.contains(&format!("\"format\":{rust_format}")),
+                "{} has a {rust_format} format",
+                tool.name
+            );
+        }
+        assert!(
+            !schemas.contains("[`"),
+            "{}: rustdoc link syntax leaked into a schema",
+            tool.name
+        );
+    }
+    client.cancel().await.unwrap();
+    app.stop().await;
+}
