@@ -16,7 +16,10 @@ use wiremock::{
 };
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
@@ -55,7 +58,9 @@ async fn main() -> anyhow::Result<()> {
         "params": { "name": "get_nutrition",
                     "arguments": { "foodId": "173944", "source": "usda", "amount": 150, "unit": "g" } }
     });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
     let call = |http: reqwest::Client, url: String, body: Value| async move {
         let response = http
             .post(&url)

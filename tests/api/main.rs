@@ -4,4 +4,5 @@
 mod catalog;
 mod helpers;
 mod http;
+mod search_quality;
 mod tools;
