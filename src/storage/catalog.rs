@@ -91,7 +91,7 @@ impl CatalogStore {
 
     /// Up to `limit` candidates for `query`, for the ranking layer to score. Every word is matched as
     /// a prefix (`banana*`) after porter stemming (so "bananas" finds "banana"); foods matching all
-    /// words come first, then — to fill `limit` — foods matching any word, each group in FTS5 bm25
+    /// words come first, then — when they are under a quarter of `limit` — foods matching any word, each group in FTS5 bm25
     /// order with description hits weighted over category. When no food has every word, words that
     /// match nothing are replaced by near spellings from the index ("brocoli" → broccoli) and both
     /// passes run again.
@@ -126,7 +126,9 @@ impl CatalogStore {
         found: &mut Vec<Candidate>,
     ) -> Result<usize, sqlx::Error> {
         let with_every_word = self.fts(&words.join(" AND "), limit, found).await?;
-        if found.len() < limit && words.len() > 1 {
+        // Foods missing a word never score as confident matches, so they only fill a short list;
+        // a common word ("whole" OR "milk") would otherwise cost a scan of thousands of rows.
+        if found.len() < limit / 4 && words.len() > 1 {
             self.fts(&words.join(" OR "), limit, found).await?;
         }
         Ok(with_every_word)
@@ -175,15 +177,17 @@ impl CatalogStore {
         found: &mut Vec<Candidate>,
     ) -> Result<usize, sqlx::Error> {
         let rows = sqlx::query(
+            // The inner query picks the best `limit` matches from the index alone; the details and
+            // counts are then read for those rows only, not for every match of a common word.
             "SELECT f.fdc_id, f.description, f.category, f.data_type, n.amount AS kcal,
                     (SELECT COUNT(*) FROM catalog_portion p WHERE p.fdc_id = f.fdc_id) AS portions,
                     (SELECT COUNT(*) FROM catalog_nutrient c WHERE c.fdc_id = f.fdc_id) AS nutrients
-             FROM catalog_fts
-             JOIN catalog_food f ON f.fdc_id = catalog_fts.rowid
-             LEFT JOIN catalog_nutrient n ON n.fdc_id = f.fdc_id AND n.nutrient = ?
-             WHERE catalog_fts MATCH ?
-             ORDER BY bm25(catalog_fts, 4.0, 1.0)
-             LIMIT ?",
+             FROM (SELECT rowid AS id, bm25(catalog_fts, 4.0, 1.0) AS relevance
+                   FROM catalog_fts WHERE catalog_fts MATCH ?2
+                   ORDER BY relevance LIMIT ?3) AS hit
+             JOIN catalog_food f ON f.fdc_id = hit.id
+             LEFT JOIN catalog_nutrient n ON n.fdc_id = f.fdc_id AND n.nutrient = ?1
+             ORDER BY hit.relevance",
         )
         .bind(NutrientKey::Calories.key())
         .bind(expression)
