@@ -4,7 +4,7 @@
 use futures::future::join_all;
 use sha2::{Digest, Sha256};
 
-use crate::actors::food_cache::{CacheError, Cached, FoodCacheHandle, Freshness, SEARCH_PAGE_SIZE};
+use crate::actors::food_cache::{CacheError, Cached, FoodCacheHandle, Freshness};
 use crate::catalog::CatalogStore;
 use crate::food::meal;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Serving, Source};
@@ -21,6 +21,9 @@ const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 50;
 /// Saved foods scoring below this are not what the query names.
 const MIN_CUSTOM_MATCH: f64 = 0.3;
+/// How many catalog foods ranking sees: enough that the plain food is among them when a word is
+/// common ("egg" prefixes eggplant and eggnog), few enough to rank in well under a millisecond.
+const CATALOG_CANDIDATES: usize = 100;
 const MAX_MEAL_ITEMS: usize = 100;
 const MAX_NAME_CHARS: usize = 200;
 const MAX_LABEL_CHARS: usize = 100;
@@ -110,8 +113,18 @@ impl FoodService {
         }
         let mut results = search::rank(query, hits);
         results.truncate(limit);
+        let no_confident_match = search::no_confident_match(&results);
+        if no_confident_match {
+            warnings.push(format!(
+                "no confident match for \"{query}\": no result is the food the query names \
+                 (every matchScore is under {}); the results are only related — say so, or ask \
+                 for a simpler name or the dish's ingredients",
+                search::CONFIDENT_MATCH
+            ));
+        }
         Ok(SearchFoodOutput {
             results,
+            no_confident_match,
             data_freshness: overall(&freshness),
             warnings,
         })
@@ -148,7 +161,7 @@ impl FoodService {
     /// stands with a warning.
     async fn search_usda(&self, query: &str) -> Result<Cached<Vec<FoodSummary>>, CacheError> {
         let (local, remote) = tokio::join!(
-            self.catalog.search(query, SEARCH_PAGE_SIZE),
+            self.catalog.search(query, CATALOG_CANDIDATES),
             self.cache.search(Source::Usda, query)
         );
         let local = local.unwrap_or_else(|err| {
@@ -160,11 +173,15 @@ impl FoodService {
                 remote.value.extend(local);
                 Ok(remote)
             }
-            Err(err) if !local.is_empty() => Ok(Cached {
-                value: local,
-                freshness: Freshness::Cached,
-                warning: Some(format!("{err}; showing the offline USDA catalog only")),
-            }),
+            // An imported catalog that finds nothing has still answered: "no such food" is more
+            // useful than "no source could answer".
+            Err(err) if !local.is_empty() || self.catalog.count().await.unwrap_or(0) > 0 => {
+                Ok(Cached {
+                    value: local,
+                    freshness: Freshness::Cached,
+                    warning: Some(format!("{err}; showing the offline USDA catalog only")),
+                })
+            }
             Err(err) => Err(err),
         }
     }

@@ -57,7 +57,12 @@ pub struct SearchFoodInput {
 #[serde(rename_all = "camelCase")]
 pub struct SearchFoodOutput {
     /// Best first; pass a result's `id` and `source` to get_nutrition or calculate_meal.
+    /// `matchScore` means the same for every source: ≥ 0.8 the food the query names, 0.7–0.8
+    /// very likely it, 0.5–0.7 related only, < 0.5 not it.
     pub results: Vec<RankedFood>,
+    /// True when no result reaches 0.7: nothing found is the food asked for (e.g. a dish the
+    /// sources do not hold). Do not present the closest result as that food.
+    pub no_confident_match: bool,
     /// "fresh" (fetched now), "cached", or "stale" (a source failed; older data shown).
     pub data_freshness: Freshness,
     /// Sources that failed or served stale data, and other caveats.

@@ -6,6 +6,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use crate::catalog::import::Batch;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
 use crate::food::nutrients::{NutrientKey, Nutrients};
+use crate::food::search;
 use crate::sources::{FoodSource, SourceError};
 
 /// Read access to the imported catalog. Cheap to clone (the pool is a handle).
@@ -89,62 +90,142 @@ impl CatalogStore {
     }
 
     /// Up to `limit` candidates for `query`, for the ranking layer to score. Every word is matched as
-    /// a prefix (`banana*`); foods matching all words come first, then — to fill `limit` — foods
-    /// matching any word, each group in FTS5 bm25 order with description hits weighted over category.
+    /// a prefix (`banana*`) after porter stemming (so "bananas" finds "banana"); foods matching all
+    /// words come first, then — when they are under a quarter of `limit` — foods matching any word, each group in FTS5 bm25
+    /// order with description hits weighted over category. When no food has every word, words that
+    /// match nothing are replaced by near spellings from the index ("brocoli" → broccoli) and both
+    /// passes run again.
+    ///
+    /// The candidates come back most-measured first: foods USDA gives more household portions (and
+    /// nutrients) for are the everyday forms, so when ranking scores two foods the same, its stable
+    /// sort keeps "Tomatoes, red, ripe, raw, year round average" (13 portions) before "Tomatoes,
+    /// yellow, raw" (2).
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
         let words = query_words(query);
         let mut found = Vec::new();
         if words.is_empty() || limit == 0 {
-            return Ok(found);
+            return Ok(Vec::new());
         }
-        self.fts(&words.join(" AND "), limit, &mut found).await?;
-        if found.len() < limit && words.len() > 1 {
-            self.fts(&words.join(" OR "), limit, &mut found).await?;
+        let with_every_word = self.all_then_any(&words, limit, &mut found).await?;
+        // The typo pass costs a few index reads, so it runs only when some word may match nothing.
+        if with_every_word == 0 {
+            let corrected = self.correct(&words).await?;
+            if corrected != words {
+                self.all_then_any(&corrected, limit, &mut found).await?;
+            }
         }
-        Ok(found)
+        found.sort_by_key(|c| std::cmp::Reverse(c.measures));
+        Ok(found.into_iter().map(|c| c.food).collect())
     }
 
-    /// Appends the matches of `expression` not already in `found`, up to `limit` in all.
+    /// The foods with every word, then those with any; returns how many had every word.
+    async fn all_then_any(
+        &self,
+        words: &[String],
+        limit: usize,
+        found: &mut Vec<Candidate>,
+    ) -> Result<usize, sqlx::Error> {
+        let with_every_word = self.fts(&words.join(" AND "), limit, found).await?;
+        // Foods missing a word never score as confident matches, so they only fill a short list;
+        // a common word ("whole" OR "milk") would otherwise cost a scan of thousands of rows.
+        if found.len() < limit / 4 && words.len() > 1 {
+            self.fts(&words.join(" OR "), limit, found).await?;
+        }
+        Ok(with_every_word)
+    }
+
+    /// The words, each one that matches nothing replaced by the index terms within a typo of it
+    /// (or kept, when there are none).
+    async fn correct(&self, words: &[String]) -> Result<Vec<String>, sqlx::Error> {
+        let mut corrected = Vec::with_capacity(words.len());
+        for term in words {
+            if self.fts(term, 1, &mut Vec::new()).await? > 0 {
+                corrected.push(term.clone());
+                continue;
+            }
+            let word = term.trim_end_matches('*').trim_matches('"');
+            let Some(first) = word.chars().next() else {
+                corrected.push(term.clone());
+                continue;
+            };
+            let next = char::from_u32(u32::from(first) + 1).unwrap_or(char::MAX);
+            let near: Vec<String> =
+                sqlx::query_scalar("SELECT term FROM catalog_vocab WHERE term >= ? AND term < ?")
+                    .bind(first.to_string())
+                    .bind(next.to_string())
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .filter(|t: &String| search::is_near_spelling(word, t))
+                    .map(|t| format!("\"{t}\"*"))
+                    .collect();
+            corrected.push(match near.len() {
+                0 => term.clone(),
+                1 => near.concat(),
+                _ => format!("({})", near.join(" OR ")),
+            });
+        }
+        Ok(corrected)
+    }
+
+    /// Appends the matches of `expression` not already in `found`, up to `limit` in all; returns
+    /// how many rows matched.
     async fn fts(
         &self,
         expression: &str,
         limit: usize,
-        found: &mut Vec<FoodSummary>,
-    ) -> Result<(), sqlx::Error> {
+        found: &mut Vec<Candidate>,
+    ) -> Result<usize, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT f.fdc_id, f.description, f.category, f.data_type, n.amount AS kcal
-             FROM catalog_fts
-             JOIN catalog_food f ON f.fdc_id = catalog_fts.rowid
-             LEFT JOIN catalog_nutrient n ON n.fdc_id = f.fdc_id AND n.nutrient = ?
-             WHERE catalog_fts MATCH ?
-             ORDER BY bm25(catalog_fts, 4.0, 1.0)
-             LIMIT ?",
+            // The inner query picks the best `limit` matches from the index alone; the details and
+            // counts are then read for those rows only, not for every match of a common word.
+            "SELECT f.fdc_id, f.description, f.category, f.data_type, n.amount AS kcal,
+                    (SELECT COUNT(*) FROM catalog_portion p WHERE p.fdc_id = f.fdc_id) AS portions,
+                    (SELECT COUNT(*) FROM catalog_nutrient c WHERE c.fdc_id = f.fdc_id) AS nutrients
+             FROM (SELECT rowid AS id, bm25(catalog_fts, 4.0, 1.0) AS relevance
+                   FROM catalog_fts WHERE catalog_fts MATCH ?2
+                   ORDER BY relevance LIMIT ?3) AS hit
+             JOIN catalog_food f ON f.fdc_id = hit.id
+             LEFT JOIN catalog_nutrient n ON n.fdc_id = f.fdc_id AND n.nutrient = ?1
+             ORDER BY hit.relevance",
         )
         .bind(NutrientKey::Calories.key())
         .bind(expression)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
+        let matched = rows.len();
         for row in rows {
             if found.len() >= limit {
                 break;
             }
             let id = row.try_get::<i64, _>("fdc_id")?.to_string();
-            if found.iter().any(|f| f.id == id) {
+            if found.iter().any(|c| c.food.id == id) {
                 continue;
             }
-            found.push(FoodSummary {
-                id,
-                source: Source::Usda,
-                name: row.try_get("description")?,
-                brand: None,
-                category: row.try_get("category")?,
-                data_type: row.try_get("data_type")?,
-                calories_per_100g: row.try_get("kcal")?,
+            let (portions, nutrients): (i64, i64) =
+                (row.try_get("portions")?, row.try_get("nutrients")?);
+            found.push(Candidate {
+                food: FoodSummary {
+                    id,
+                    source: Source::Usda,
+                    name: row.try_get("description")?,
+                    brand: None,
+                    category: row.try_get("category")?,
+                    data_type: row.try_get("data_type")?,
+                    calories_per_100g: row.try_get("kcal")?,
+                },
+                measures: portions * 1000 + nutrients,
             });
         }
-        Ok(())
+        Ok(matched)
     }
+}
+
+/// A search hit with how thoroughly USDA measured it: portions first, then nutrients.
+struct Candidate {
+    food: FoodSummary,
+    measures: i64,
 }
 
 /// The query's words as FTS5 prefix terms: `Bananas, raw!` → `"bananas"*`, `"raw"*`. Only letters and
