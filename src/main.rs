@@ -54,7 +54,8 @@ enum ImportCommand {
     /// Import a USDA FoodData Central CSV download (SR Legacy, Foundation or Survey/FNDDS; a .zip
     /// or its unpacked folder). A re-import replaces the catalog; a failed one changes nothing.
     Usda {
-        /// The downloaded .zip or folder. Without it, prints where to download SR Legacy.
+        /// The download's URL, or the downloaded .zip or its folder. Without it, prints where
+        /// to download SR Legacy.
         input: Option<PathBuf>,
     },
 }
@@ -94,8 +95,11 @@ async fn run() -> anyhow::Result<()> {
 async fn import_usda(config: Config, input: Option<PathBuf>) -> anyhow::Result<()> {
     let Some(input) = input else {
         println!(
-            "Download the USDA FoodData Central SR Legacy CSV file, then import it:\n  \
-             curl -LO {url}\n  food-mcp import usda FoodData_Central_sr_legacy_food_csv_2018-04.zip",
+            "The USDA FoodData Central SR Legacy download:\n  {url}\n\
+             Import it straight from there (when this machine can reach it):\n  \
+             food-mcp import usda {url}\n\
+             or download it first and pass the file (or its unpacked folder):\n  \
+             food-mcp import usda FoodData_Central_sr_legacy_food_csv_2018-04.zip",
             url = catalog::SR_LEGACY_DOWNLOAD_URL
         );
         return Ok(());

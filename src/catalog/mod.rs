@@ -30,8 +30,10 @@ const QUEUED_BATCHES: usize = 8;
 /// Why an import failed. Every variant names the file (and line) to look at.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{0} is a URL: download it first (e.g. `curl -LO {0}`), then pass the downloaded file")]
-    UrlInput(String),
+    #[error(
+        "downloading {url} failed: {reason}; download it another way (e.g. `curl -LO {url}`) and pass the file"
+    )]
+    Download { url: String, reason: String },
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,
@@ -165,10 +167,6 @@ impl fmt::Display for ImportSummary {
 /// (FNDDS) foods of the FoodData Central CSV download at `input`. Shows a progress bar on stderr
 /// when it is a terminal. The catalog migration must have run on `pool`.
 pub async fn import_command(pool: &SqlitePool, input: &Path) -> Result<ImportSummary, ImportError> {
-    let text = input.to_string_lossy();
-    if text.starts_with("http://") || text.starts_with("https://") {
-        return Err(ImportError::UrlInput(text.into_owned()));
-    }
     // indicatif draws on stderr only when it is a terminal, so logs and pipes stay clean.
     let progress = ProgressBar::new(0).with_style(
         ProgressStyle::with_template(
@@ -176,9 +174,55 @@ pub async fn import_command(pool: &SqlitePool, input: &Path) -> Result<ImportSum
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let result = import(pool, input, &progress).await;
+    let text = input.to_string_lossy();
+    let result = if text.starts_with("http://") || text.starts_with("https://") {
+        match download(&text, &progress).await {
+            // The temporary file lives until the import is done, then is deleted.
+            Ok(file) => import(pool, file.path(), &progress).await,
+            Err(err) => Err(err),
+        }
+    } else {
+        import(pool, input, &progress).await
+    };
     progress.finish_and_clear();
     result
+}
+
+/// Streams a download to a temporary file (never into memory), with the progress bar.
+async fn download(
+    url: &str,
+    progress: &ProgressBar,
+) -> Result<tempfile::NamedTempFile, ImportError> {
+    use tokio::io::AsyncWriteExt;
+    let failed = |reason: String| ImportError::Download {
+        url: url.to_string(),
+        reason,
+    };
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| failed(e.to_string()))?;
+    let mut response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("HTTP {}", response.status())));
+    }
+    progress.set_message("downloading");
+    progress.set_length(response.content_length().unwrap_or(0));
+    let file = tempfile::NamedTempFile::new().map_err(|e| failed(e.to_string()))?;
+    let mut out = tokio::fs::File::from_std(file.reopen().map_err(|e| failed(e.to_string()))?);
+    while let Some(chunk) = response.chunk().await.map_err(|e| failed(e.to_string()))? {
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        progress.inc(chunk.len() as u64);
+    }
+    out.flush().await.map_err(|e| failed(e.to_string()))?;
+    progress.set_position(0);
+    Ok(file)
 }
 
 async fn import(

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use food_mcp::catalog::{CatalogStore, ImportError, SR_LEGACY_DOWNLOAD_URL, import_command};
+use food_mcp::catalog::{CatalogStore, ImportError, import_command};
 use food_mcp::food::model::Source;
 use food_mcp::food::nutrients::NutrientKey;
 use food_mcp::sources::{FoodSource, SourceError};
@@ -173,10 +173,17 @@ async fn a_failed_import_leaves_the_previous_catalog_and_a_good_one_replaces_it(
 #[tokio::test]
 async fn input_errors_are_clear() {
     let (dir, pool) = database().await;
-    let err = import_command(&pool, Path::new(SR_LEGACY_DOWNLOAD_URL))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("download it first"), "{err}");
+    let missing = wiremock::MockServer::start().await;
+    let url = format!(
+        "{}/FoodData_Central_sr_legacy_food_csv_2018-04.zip",
+        missing.uri()
+    );
+    let err = import_command(&pool, Path::new(&url)).await.unwrap_err();
+    assert!(matches!(err, ImportError::Download { .. }), "{err}");
+    assert!(
+        err.to_string().contains("HTTP 404") && err.to_string().contains("curl -LO"),
+        "{err}"
+    );
 
     let err = import_command(&pool, &dir.path().join("nope.zip"))
         .await
@@ -200,6 +207,53 @@ async fn input_errors_are_clear() {
         err.to_string().starts_with("nutrient.csv is missing from"),
         "{err}"
     );
+}
+
+/// A download URL is fetched (streamed to a temporary file) and imported like a local zip.
+#[tokio::test]
+async fn a_download_url_is_fetched_and_imported() {
+    use std::io::Write;
+
+    let (dir, pool) = database().await;
+    let folder = write_dataset(
+        dir.path(),
+        &[(1, "Apples, raw"), (2, "Bananas, raw")],
+        "1,1,1008,52\n2,2,1008,89\n",
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for entry in walk(&folder) {
+        let name = entry
+            .strip_prefix(&folder)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(&fs::read(&entry).unwrap()).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/download.zip"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_bytes(bytes))
+        .mount(&server)
+        .await;
+    let url = format!("{}/download.zip", server.uri());
+    let summary = import_command(&pool, Path::new(&url)).await.unwrap();
+    assert_eq!(summary.foods(), 2);
+    assert_eq!(CatalogStore::new(pool).count().await.unwrap(), 2);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// The shared SR Legacy download: `FOOD_MCP_USDA_DATA`, else `../shared/data/usda-sr-legacy`.
