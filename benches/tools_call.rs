@@ -1,6 +1,7 @@
 //! Load benchmark: `tools/call get_nutrition` (150 g of an SR Legacy banana, answered from the
 //! cache) against the real server on loopback, through raw Streamable HTTP POSTs on keep-alive
-//! connections. Bounded: a fixed number of requests, loopback only.
+//! connections, without OAuth (bench/compare.sh measures the authenticated path). Bounded: a
+//! fixed number of requests, loopback only.
 //!
 //! `cargo bench --bench tools_call` (env: BENCH_REQUESTS, default 20000; BENCH_CONCURRENCY, default 16).
 //! The server and the load generator share the machine's cores, so compare runs, not absolutes.
@@ -46,6 +47,8 @@ async fn main() -> anyhow::Result<()> {
     config.public_url = format!("http://{addr}").parse()?;
     config.database_path = dir.path().join("bench.db");
     config.usda.base_url = usda.uri().parse()?;
+    // The tool path alone; bench/compare.sh measures it behind OAuth.
+    config.auth.enabled = false;
     let app = App::build(config).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(listener, async move {
