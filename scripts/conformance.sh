@@ -69,14 +69,8 @@ got="$(node "$SUITE" --version)"
 [[ "$got" == "$SUITE_VERSION" ]] || die "expected suite $SUITE_VERSION, got $got"
 
 # ---- server binary --------------------------------------------------------------------------------
-if [[ -n "${FOOD_MCP_BIN:-}" ]]; then
-  BIN="$FOOD_MCP_BIN"
-else
-  log "building the server (cargo build --locked)"
-  (cd "$ROOT" && cargo build --locked --quiet --bin food-mcp)
-  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/food-mcp"
-fi
-[[ -x "$BIN" ]] || die "server binary $BIN not found or not executable"
+source "$ROOT/scripts/lib/food-server.sh"
+food_server_binary
 
 # ---- start the server ----------------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/food-mcp-conformance.XXXXXX")"
@@ -100,48 +94,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A free loopback port: the kernel picks one, we release it and hand it to the server.
-PORT="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-BASE="http://127.0.0.1:$PORT"
-
-# Run from the temp dir so a developer's .env is not picked up; point upstreams at a closed port so
-# nothing leaves the machine even if a scenario were to call a tool.
+food_server_port
+# Auth off: the suite speaks plain MCP (and the server then refuses any non-loopback bind).
 (
-  cd "$WORK"
-  unset FOOD_MCP_CONFIG
-  export FOOD_MCP__BIND="127.0.0.1:$PORT" \
-         FOOD_MCP__PUBLIC_URL="$BASE" \
-         FOOD_MCP__DATABASE_PATH="$WORK/food.db" \
-         FOOD_MCP__AUTH__ENABLED=false \
-         FOOD_MCP__USDA__BASE_URL="http://127.0.0.1:9" \
-         FOOD_MCP__OPENFOODFACTS__BASE_URL="http://127.0.0.1:9"
+  food_server_env
+  export FOOD_MCP__AUTH__ENABLED=false
   exec "$BIN"
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-
-show_server_log() {
-  if [[ -s "$WORK/server.log" ]]; then
-    log "server log ($WORK/server.log):"
-    tail -n 100 "$WORK/server.log" >&2
-  else
-    log "server log is empty"
-  fi
-}
-health() {
-  node -e 'fetch(process.argv[1]).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))' "$BASE/health"
-}
-deadline=$((SECONDS + ${CONFORMANCE_STARTUP_TIMEOUT:-60}))
-until health; do
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    show_server_log
-    die "server exited before answering GET /health"
-  fi
-  if ((SECONDS >= deadline)); then
-    show_server_log
-    die "GET $BASE/health did not answer 200 within ${CONFORMANCE_STARTUP_TIMEOUT:-60}s"
-  fi
-  sleep 0.2
-done
+wait_for_health "${CONFORMANCE_STARTUP_TIMEOUT:-60}"
 log "server up at $BASE (pid $SERVER_PID); suite $SUITE_VERSION on node $(node --version)"
 
 # ---- run the scenarios --------------------------------------------------------------------------

@@ -68,14 +68,8 @@ PYTHON="$CACHE/venv/bin/python"
 cp "$HERE/ts-client.mjs" "$HERE/browser.mjs" "$CACHE/node/"
 
 # ---- server binary --------------------------------------------------------------------------------
-if [[ -n "${FOOD_MCP_BIN:-}" ]]; then
-  BIN="$FOOD_MCP_BIN"
-else
-  log "building the server (cargo build --locked)"
-  (cd "$ROOT" && cargo build --locked --quiet --bin food-mcp)
-  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/food-mcp"
-fi
-[[ -x "$BIN" ]] || die "server binary $BIN not found or not executable"
+source "$ROOT/scripts/lib/food-server.sh"
+food_server_binary
 
 # ---- start the server ----------------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/food-mcp-sdk-clients.XXXXXX")"
@@ -98,36 +92,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-show_server_log() {
-  if [[ -s "$WORK/server.log" ]]; then
-    log "server log ($WORK/server.log), last 150 lines:"
-    tail -n 150 "$WORK/server.log" >&2
-  else
-    log "server log is empty"
-  fi
-}
-
-# A free loopback port: the kernel picks one, we release it and hand it to the server.
-PORT="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-BASE="http://127.0.0.1:$PORT"
+food_server_port
 PASSWORD="sdk-$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
 
 # Every server command runs from the temp dir so a developer's .env is not picked up, with none of
 # the caller's FOOD_MCP_* settings, against the throwaway database, OAuth on with the password
 # consent page, and upstreams on a closed port: nothing leaves the machine.
 server_env() {
-  cd "$WORK"
-  local var
-  for var in $(compgen -e); do
-    [[ "$var" == FOOD_MCP__* || "$var" == FOOD_MCP_CONFIG ]] && unset "$var"
-  done
-  export FOOD_MCP__BIND="127.0.0.1:$PORT" \
-         FOOD_MCP__AUTH__ENABLED=true \
-         FOOD_MCP__AUTH__CONSENT=password \
-         FOOD_MCP__PUBLIC_URL="$BASE" \
-         FOOD_MCP__DATABASE_PATH="$WORK/food.db" \
-         FOOD_MCP__USDA__BASE_URL="http://127.0.0.1:9" \
-         FOOD_MCP__OPENFOODFACTS__BASE_URL="http://127.0.0.1:9"
+  food_server_env
+  export FOOD_MCP__AUTH__ENABLED=true FOOD_MCP__AUTH__CONSENT=password
 }
 if ! (server_env; printf '%s\n' "$PASSWORD" | "$BIN" owner set-password) >"$WORK/set-password.log" 2>&1; then
   cat "$WORK/set-password.log" >&2
@@ -137,21 +110,7 @@ fi
 (server_env; exec "$BIN") >"$WORK/server.log" 2>&1 </dev/null &
 SERVER_PID=$!
 
-health() {
-  node -e 'fetch(process.argv[1]).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))' "$BASE/health"
-}
-deadline=$((SECONDS + ${SDK_CLIENTS_STARTUP_TIMEOUT:-60}))
-until health; do
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    show_server_log
-    die "server exited before answering GET /health"
-  fi
-  if ((SECONDS >= deadline)); then
-    show_server_log
-    die "GET $BASE/health did not answer 200 within ${SDK_CLIENTS_STARTUP_TIMEOUT:-60}s"
-  fi
-  sleep 0.2
-done
+wait_for_health "${SDK_CLIENTS_STARTUP_TIMEOUT:-60}"
 log "server up at $BASE (pid $SERVER_PID)"
 
 # ---- run the clients -----------------------------------------------------------------------------
