@@ -7,6 +7,7 @@ use axum::{
     Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse,
     routing::get,
 };
+use metrics_exporter_prometheus::PrometheusHandle;
 use ractor::ActorCell;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
@@ -14,7 +15,6 @@ use rmcp::transport::streamable_http_server::{
 use sqlx::SqlitePool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::actors::food_cache::FoodCacheHandle;

@@ -94,7 +94,11 @@ async fn run() -> anyhow::Result<()> {
     result
 }
 
-async fn dispatch(cli: Cli, config: Config, telemetry: &telemetry::Telemetry) -> anyhow::Result<()> {
+async fn dispatch(
+    cli: Cli,
+    config: Config,
+    telemetry: &telemetry::Telemetry,
+) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config, telemetry).await,
         Command::Import(ImportCommand::Usda { input }) => import_usda(config, input).await,

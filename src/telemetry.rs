@@ -219,7 +219,9 @@ fn tracer_provider(export: &Export) -> anyhow::Result<(SdkTracerProvider, bool)>
     if let Some(url) = endpoint {
         exporter = exporter.with_endpoint(url);
     }
-    let exporter = exporter.build().context("building the OTLP span exporter")?;
+    let exporter = exporter
+        .build()
+        .context("building the OTLP span exporter")?;
     Ok((builder.with_batch_exporter(exporter).build(), true))
 }
 
@@ -234,8 +236,8 @@ struct OtlpHttpClient {
 
 impl OtlpHttpClient {
     fn new() -> anyhow::Result<OtlpHttpClient> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .context("OTLP export needs a tokio runtime")?;
+        let runtime =
+            tokio::runtime::Handle::try_current().context("OTLP export needs a tokio runtime")?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
@@ -468,9 +470,7 @@ pub async fn track_http(mut request: Request, next: Next) -> Response {
         http.response.status_code = Empty,
         otel.status_code = Empty,
     );
-    request
-        .extensions_mut()
-        .insert(RequestSpan(span.clone()));
+    request.extensions_mut().insert(RequestSpan(span.clone()));
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let elapsed = started.elapsed();
@@ -519,7 +519,10 @@ pub fn prometheus() -> PrometheusHandle {
 
 fn describe_metrics() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
-    describe_counter!("http_requests_total", "HTTP requests by method, route and status");
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests by method, route and status"
+    );
     describe_histogram!(
         "http_request_duration_seconds",
         Unit::Seconds,
@@ -531,7 +534,10 @@ fn describe_metrics() {
         Unit::Seconds,
         "MCP tool call latency by tool"
     );
-    describe_gauge!("actor_mailbox_depth", "Messages waiting in each actor's mailbox");
+    describe_gauge!(
+        "actor_mailbox_depth",
+        "Messages waiting in each actor's mailbox"
+    );
     describe_histogram!(
         "actor_mailbox_wait_seconds",
         Unit::Seconds,
@@ -581,7 +587,10 @@ mod tests {
                 "authorization: Bearer <redacted> next",
             ),
             ("password=hunter2", "password=<redacted>"),
-            ("status_code=200 client_id=abc", "status_code=200 client_id=abc"),
+            (
+                "status_code=200 client_id=abc",
+                "status_code=200 client_id=abc",
+            ),
             ("the code path is fine", "the code path is fine"),
         ];
         for (line, expected) in cases {

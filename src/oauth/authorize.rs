@@ -208,7 +208,9 @@ async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
         scopes: valid.scopes,
         resource: valid.resource,
     };
-    let code = match ractor::call!(oauth.codes, |reply| AuthCodesMsg::Issue { request, reply }) {
+    let code = match ractor::call!(oauth.codes, |reply| AuthCodesMsg::Issue { request, reply }
+        .into())
+    {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
             tracing::error!(error = %err, "issuing an authorization code failed");

@@ -52,7 +52,8 @@ pub async fn revoke(
         token,
         client_id,
         reply
-    })
+    }
+    .into())
     .map_err(|e| internal(actor_down(e)))?;
     match answer {
         Ok(()) => {

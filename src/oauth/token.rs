@@ -98,7 +98,8 @@ async fn redeem_code(
         redirect_uri,
         code_verifier,
         reply
-    })
+    }
+    .into())
     .map_err(|e| internal(actor_down(e)))?;
     let grant = match answer {
         Ok(grant) => grant,
@@ -108,7 +109,8 @@ async fn redeem_code(
             let revoked = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::RevokeFamily {
                 family: issued_family,
                 reply
-            });
+            }
+            .into());
             if !matches!(revoked, Ok(Ok(()))) {
                 tracing::error!("revoking the tokens of a replayed code failed");
             }
@@ -125,8 +127,9 @@ async fn redeem_code(
             "resource differs from the one in the authorization request",
         ));
     }
-    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Issue { grant, reply })
-        .map_err(|e| internal(actor_down(e)))?;
+    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Issue { grant, reply }
+        .into())
+    .map_err(|e| internal(actor_down(e)))?;
     answer.map_err(token_error)
 }
 
@@ -144,7 +147,8 @@ async fn refresh(
         refresh_token,
         client_id,
         reply
-    })
+    }
+    .into())
     .map_err(|e| internal(actor_down(e)))?;
     answer.map_err(token_error)
 }

@@ -37,6 +37,7 @@ fn custom_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<CustomFood, StorageE
 
 #[async_trait]
 impl FoodRepo for SqliteFoodRepo {
+    #[tracing::instrument(name = "storage.get_entry", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "food_cache"))]
     async fn get_entry(&self, key: &str) -> Result<Option<CacheEntry>, StorageError> {
         let row =
             sqlx::query("SELECT payload, fetched_at, expires_at FROM food_cache WHERE key = ?")
@@ -53,6 +54,7 @@ impl FoodRepo for SqliteFoodRepo {
         }))
     }
 
+    #[tracing::instrument(name = "storage.put_entry", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPSERT", db.table = "food_cache"))]
     async fn put_entry(&self, entry: &CacheEntry) -> Result<(), StorageError> {
         let payload = serde_json::to_string(&entry.payload)?;
         sqlx::query(
@@ -70,6 +72,7 @@ impl FoodRepo for SqliteFoodRepo {
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.delete_expired", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "food_cache"))]
     async fn delete_expired(&self, before: i64) -> Result<u64, StorageError> {
         let done = sqlx::query("DELETE FROM food_cache WHERE expires_at < ?")
             .bind(before)
@@ -78,6 +81,7 @@ impl FoodRepo for SqliteFoodRepo {
         Ok(done.rows_affected())
     }
 
+    #[tracing::instrument(name = "storage.get_custom", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "custom_foods"))]
     async fn get_custom(&self, id: &str) -> Result<Option<CustomFood>, StorageError> {
         let row =
             sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods WHERE id = ?")
@@ -87,6 +91,7 @@ impl FoodRepo for SqliteFoodRepo {
         row.as_ref().map(custom_from_row).transpose()
     }
 
+    #[tracing::instrument(name = "storage.put_custom", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPSERT", db.table = "custom_foods"))]
     async fn put_custom(&self, custom: &CustomFood) -> Result<(), StorageError> {
         let payload = serde_json::to_string(&custom.food)?;
         sqlx::query(
@@ -105,6 +110,7 @@ impl FoodRepo for SqliteFoodRepo {
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.list_custom", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "custom_foods"))]
     async fn list_custom(&self) -> Result<Vec<CustomFood>, StorageError> {
         let rows =
             sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods ORDER BY name")

@@ -22,6 +22,8 @@ pub struct OAuthStore {
 impl OAuthStore {
     /// Deletes a client and every token it holds, in one transaction (CLI `clients revoke`);
     /// answers whether the client existed and how many tokens went with it.
+
+    #[tracing::instrument(name = "storage.revoke_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     pub async fn revoke_client(&self, client_id: &str) -> Result<(bool, u64), StorageError> {
         let mut tx = self.pool.begin().await?;
         let tokens = sqlx::query("DELETE FROM oauth_tokens WHERE client_id = ?")
@@ -99,6 +101,7 @@ fn client_of(row: &SqliteRow) -> Result<Client, StorageError> {
 
 #[async_trait]
 impl ClientStore for OAuthStore {
+    #[tracing::instrument(name = "storage.insert_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "INSERT", db.table = "oauth_clients"))]
     async fn insert_client(&self, client: &Client) -> Result<(), StorageError> {
         let uris: Vec<&str> = client
             .redirect_uris
@@ -123,6 +126,7 @@ impl ClientStore for OAuthStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.get_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_clients"))]
     async fn get_client(&self, client_id: &str) -> Result<Option<Client>, StorageError> {
         let row = sqlx::query(
             "SELECT client_id, client_name, redirect_uris, grant_types, auth_method, secret_hash, \
@@ -134,6 +138,7 @@ impl ClientStore for OAuthStore {
         row.as_ref().map(client_of).transpose()
     }
 
+    #[tracing::instrument(name = "storage.list_clients", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_clients"))]
     async fn list_clients(&self) -> Result<Vec<Client>, StorageError> {
         let rows = sqlx::query(
             "SELECT client_id, client_name, redirect_uris, grant_types, auth_method, secret_hash, \
@@ -144,6 +149,7 @@ impl ClientStore for OAuthStore {
         rows.iter().map(client_of).collect()
     }
 
+    #[tracing::instrument(name = "storage.touch_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPDATE", db.table = "oauth_clients"))]
     async fn touch_client(&self, client_id: &str, at: i64) -> Result<(), StorageError> {
         sqlx::query("UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?")
             .bind(at)
@@ -153,6 +159,7 @@ impl ClientStore for OAuthStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.delete_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     async fn delete_client(&self, client_id: &str) -> Result<bool, StorageError> {
         let done = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
             .bind(client_id)
@@ -161,6 +168,7 @@ impl ClientStore for OAuthStore {
         Ok(done.rows_affected() > 0)
     }
 
+    #[tracing::instrument(name = "storage.delete_unused_clients", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     async fn delete_unused_clients(&self, created_before: i64) -> Result<u64, StorageError> {
         let done =
             sqlx::query("DELETE FROM oauth_clients WHERE last_used_at IS NULL AND created_at < ?")
@@ -190,6 +198,7 @@ fn code_of(row: &SqliteRow) -> Result<CodeRecord, StorageError> {
 
 #[async_trait]
 impl CodeStore for OAuthStore {
+    #[tracing::instrument(name = "storage.insert_code", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "INSERT", db.table = "oauth_codes"))]
     async fn insert_code(&self, code: &CodeRecord) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO oauth_codes (code_hash, client_id, redirect_uri, code_challenge, scopes, resource, \
@@ -209,6 +218,7 @@ impl CodeStore for OAuthStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.get_code", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_codes"))]
     async fn get_code(&self, hash: &SecretHash) -> Result<Option<CodeRecord>, StorageError> {
         let row = sqlx::query(
             "SELECT code_hash, client_id, redirect_uri, code_challenge, scopes, resource, family_id, \
@@ -220,6 +230,7 @@ impl CodeStore for OAuthStore {
         row.as_ref().map(code_of).transpose()
     }
 
+    #[tracing::instrument(name = "storage.mark_code_redeemed", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPDATE", db.table = "oauth_codes"))]
     async fn mark_code_redeemed(&self, hash: &SecretHash, at: i64) -> Result<bool, StorageError> {
         let done = sqlx::query(
             "UPDATE oauth_codes SET redeemed_at = ? WHERE code_hash = ? AND redeemed_at IS NULL",
@@ -231,6 +242,7 @@ impl CodeStore for OAuthStore {
         Ok(done.rows_affected() == 1)
     }
 
+    #[tracing::instrument(name = "storage.delete_expired_codes", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_codes"))]
     async fn delete_expired_codes(&self, now: i64) -> Result<u64, StorageError> {
         let done = sqlx::query("DELETE FROM oauth_codes WHERE expires_at <= ?")
             .bind(now)
@@ -270,6 +282,7 @@ fn token_of(row: &SqliteRow) -> Result<TokenRecord, StorageError> {
 
 #[async_trait]
 impl TokenRepo for OAuthStore {
+    #[tracing::instrument(name = "storage.load_active_tokens", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_tokens"))]
     async fn load_active_tokens(&self, now: i64) -> Result<Vec<TokenRecord>, StorageError> {
         let rows = sqlx::query(
             "SELECT token_hash, kind, client_id, family_id, scopes, resource, expires_at \
@@ -281,6 +294,7 @@ impl TokenRepo for OAuthStore {
         rows.iter().map(token_of).collect()
     }
 
+    #[tracing::instrument(name = "storage.apply_token_change", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "TRANSACTION", db.table = "oauth_tokens"))]
     async fn apply_token_change(&self, change: &TokenChange) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
         for hash in &change.delete {
@@ -308,6 +322,7 @@ impl TokenRepo for OAuthStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.delete_expired_tokens", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_tokens"))]
     async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StorageError> {
         let done = sqlx::query("DELETE FROM oauth_tokens WHERE expires_at <= ?")
             .bind(now)

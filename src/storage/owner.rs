@@ -14,6 +14,7 @@ impl OwnerRepo {
         OwnerRepo { pool }
     }
 
+    #[tracing::instrument(name = "storage.password_hash", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "owner"))]
     pub async fn password_hash(&self) -> Result<Option<String>, StorageError> {
         let row = sqlx::query("SELECT password_hash FROM owner WHERE id = 1")
             .fetch_optional(&self.pool)
@@ -22,6 +23,8 @@ impl OwnerRepo {
     }
 
     /// Sets the hash, replacing any earlier one.
+
+    #[tracing::instrument(name = "storage.set_password_hash", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPSERT", db.table = "owner"))]
     pub async fn set_password_hash(&self, hash: &str, now: i64) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO owner (id, password_hash, updated_at) VALUES (1, ?, ?)
@@ -35,6 +38,8 @@ impl OwnerRepo {
     }
 
     /// Sets the hash only if none is set; returns whether it was set (first start, racing CLI).
+
+    #[tracing::instrument(name = "storage.set_password_hash_if_absent", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "INSERT", db.table = "owner"))]
     pub async fn set_password_hash_if_absent(
         &self,
         hash: &str,
