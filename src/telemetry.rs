@@ -21,7 +21,7 @@ use opentelemetry_http::{Bytes, HttpClient, HttpError};
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
 use serde::Deserialize;
-use tracing::{Dispatch, Instrument, Level, Subscriber, dispatcher::WeakDispatch, field::Empty};
+use tracing::{Dispatch, Instrument, Level, Subscriber, field::Empty};
 use tracing_subscriber::{
     EnvFilter, Layer, Registry,
     filter::filter_fn,
@@ -29,7 +29,7 @@ use tracing_subscriber::{
         FmtContext, FormatEvent, FormatFields, MakeWriter,
         format::{self, Writer},
     },
-    layer::{Context, SubscriberExt},
+    layer::SubscriberExt,
     registry::LookupSpan,
 };
 
@@ -129,19 +129,17 @@ impl Telemetry {
 
 /// Installs the subscriber process-wide (the binary). Tests build theirs with [`subscriber`].
 pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
-    let (subscriber, telemetry) = subscriber(settings, io::stderr)?;
-    tracing::subscriber::set_global_default(subscriber)
+    let (dispatch, telemetry) = subscriber(settings, io::stderr)?;
+    tracing::dispatcher::set_global_default(dispatch)
         .context("a tracing subscriber is already installed")?;
     Ok(telemetry)
 }
 
-/// The layered subscriber: OpenTelemetry (every `food_mcp` span; events at info and above),
-/// the trace-id bookkeeping, and log lines (text or JSON, filtered by `log_filter`, redacted)
-/// written to `writer`. Must be built inside a tokio runtime when exporting.
-pub fn subscriber<W>(
-    settings: &Settings,
-    writer: W,
-) -> anyhow::Result<(Box<dyn Subscriber + Send + Sync>, Telemetry)>
+/// The layered subscriber: OpenTelemetry (every `food_mcp` span; events at info and above) and
+/// log lines (text or JSON, filtered by `log_filter`, redacted)
+/// written to `writer`. Must be built inside a tokio runtime when exporting. A `Dispatch`, not a
+/// boxed subscriber: building it tells the layers their dispatcher.
+pub fn subscriber<W>(settings: &Settings, writer: W) -> anyhow::Result<(Dispatch, Telemetry)>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -176,13 +174,9 @@ where
             .with_filter(log_filter)
             .boxed(),
     };
-    // Order matters: the OpenTelemetry layer sees a new span before the trace-id layer asks it
-    // for the span's context.
-    let layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> =
-        vec![otel.boxed(), TraceIds::default().boxed(), logs];
-    let subscriber = Registry::default().with(layers);
+    let subscriber = Registry::default().with(otel).with(logs);
     Ok((
-        Box::new(subscriber),
+        Dispatch::new(subscriber),
         Telemetry {
             provider,
             exporting,
@@ -267,47 +261,6 @@ impl HttpClient for OtlpHttpClient {
     }
 }
 
-/// The trace id of a span, kept in its extensions so log lines can print it cheaply.
-#[derive(Clone, Copy)]
-struct SpanTraceId(TraceId);
-
-/// Gives every span its trace id: inherited from the parent, or (for a root) asked of the
-/// OpenTelemetry layer, which needs the dispatcher to answer.
-#[derive(Default)]
-struct TraceIds {
-    dispatch: OnceLock<WeakDispatch>,
-}
-
-impl<S> Layer<S> for TraceIds
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_register_dispatch(&self, subscriber: &Dispatch) {
-        let _ = self.dispatch.set(subscriber.downgrade());
-    }
-
-    fn on_new_span(
-        &self,
-        _attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        let Some(span) = ctx.span(id) else { return };
-        let inherited = span
-            .parent()
-            .and_then(|parent| parent.extensions().get::<SpanTraceId>().copied());
-        let trace_id = inherited.or_else(|| {
-            let dispatch = self.dispatch.get()?.upgrade()?;
-            let cx = tracing_opentelemetry::get_otel_context(id, &dispatch)?;
-            let trace_id = cx.span().span_context().trace_id();
-            (trace_id != TraceId::INVALID).then_some(SpanTraceId(trace_id))
-        });
-        if let Some(trace_id) = trace_id {
-            span.extensions_mut().insert(trace_id);
-        }
-    }
-}
-
 /// Prefixes a log line with the trace id of the span it was written in (`trace_id=…` for text,
 /// a `"trace_id"` member for JSON).
 struct WithTraceId<F> {
@@ -327,13 +280,15 @@ where
         mut writer: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
-        let span = event
-            .parent()
-            .and_then(|id| ctx.span(id))
-            .or_else(|| ctx.lookup_current());
-        let trace_id = span.and_then(|s| s.extensions().get::<SpanTraceId>().copied());
+        // The OpenTelemetry layer activates a span's context when the span is entered, so the
+        // thread's current context is the one of the span this event is written in.
+        let trace_id = opentelemetry::Context::current()
+            .span()
+            .span_context()
+            .trace_id();
+        let trace_id = (trace_id != TraceId::INVALID).then_some(trace_id);
         if !self.json {
-            if let Some(SpanTraceId(id)) = trace_id {
+            if let Some(id) = trace_id {
                 write!(writer, "trace_id={id} ")?;
             }
             return self.inner.format_event(ctx, writer, event);
@@ -342,7 +297,7 @@ where
         self.inner
             .format_event(ctx, Writer::new(&mut line), event)?;
         match (trace_id, line.strip_prefix('{')) {
-            (Some(SpanTraceId(id)), Some(rest)) => write!(writer, "{{\"trace_id\":\"{id}\",{rest}"),
+            (Some(id), Some(rest)) => write!(writer, "{{\"trace_id\":\"{id}\",{rest}"),
             _ => writer.write_str(&line),
         }
     }
@@ -365,6 +320,7 @@ const SECRET_NAMES: &[&str] = &[
 /// secret's (see [`SECRET_NAMES`]) with `<redacted>`. Defense in depth: secrets are `Secret`s
 /// with a redacted `Debug` and never logged on purpose; this catches a URL or form in an error.
 pub fn redact(line: &str) -> Cow<'_, str> {
+    // Byte positions compared are ASCII (names, separators), so every slice is at a char boundary.
     let bytes = line.as_bytes();
     let mut out: Option<String> = None;
     let mut copied = 0;
@@ -374,7 +330,7 @@ pub fn redact(line: &str) -> Cow<'_, str> {
         let Some(name) = word_start
             .then(|| {
                 SECRET_NAMES.iter().find(|name| {
-                    line[i..].starts_with(**name)
+                    bytes[i..].starts_with(name.as_bytes())
                         && !bytes.get(i + name.len()).copied().is_some_and(is_word)
                 })
             })
@@ -395,11 +351,11 @@ pub fn redact(line: &str) -> Cow<'_, str> {
             continue;
         }
         // "Bearer <token>" after an authorization name.
-        if line[j..].starts_with("Bearer ") {
+        if bytes[j..].starts_with(b"Bearer ") {
             j += "Bearer ".len();
         }
         let value_end = line[j..]
-            .find(|c: char| matches!(c, '&' | '"' | ' ' | ',' | '}' | '\n' | '\\' | '\''))
+            .find(['&', '"', ' ', ',', '}', '\n', '\\', '\''])
             .map_or(line.len(), |n| j + n);
         if value_end > j {
             let out = out.get_or_insert_with(|| String::with_capacity(line.len()));
@@ -592,6 +548,11 @@ mod tests {
                 "status_code=200 client_id=abc",
             ),
             ("the code path is fine", "the code path is fine"),
+            // Multi-byte characters anywhere (a byte scan must not split them).
+            (
+                "took 569µs — code=é1&x=ü",
+                "took 569µs — code=<redacted>&x=ü",
+            ),
         ];
         for (line, expected) in cases {
             assert_eq!(redact(line), expected, "{line}");

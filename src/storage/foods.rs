@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
+use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use crate::actors::food_cache::{CacheEntry, CustomFood, FoodRepo, Payload};
 use crate::food::model::Food;
@@ -43,6 +44,7 @@ impl FoodRepo for SqliteFoodRepo {
             sqlx::query("SELECT payload, fetched_at, expires_at FROM food_cache WHERE key = ?")
                 .bind(key)
                 .fetch_optional(&self.pool)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         let Some(row) = row else { return Ok(None) };
         let payload: String = row.try_get("payload")?;
@@ -68,6 +70,7 @@ impl FoodRepo for SqliteFoodRepo {
         .bind(entry.fetched_at)
         .bind(entry.expires_at)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
@@ -77,6 +80,7 @@ impl FoodRepo for SqliteFoodRepo {
         let done = sqlx::query("DELETE FROM food_cache WHERE expires_at < ?")
             .bind(before)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected())
     }
@@ -87,6 +91,7 @@ impl FoodRepo for SqliteFoodRepo {
             sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&self.pool)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         row.as_ref().map(custom_from_row).transpose()
     }
@@ -106,6 +111,7 @@ impl FoodRepo for SqliteFoodRepo {
         .bind(custom.saved_at)
         .bind(custom.expires_at)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
@@ -115,6 +121,7 @@ impl FoodRepo for SqliteFoodRepo {
         let rows =
             sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods ORDER BY name")
                 .fetch_all(&self.pool)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         rows.iter().map(custom_from_row).collect()
     }

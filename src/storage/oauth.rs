@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
+use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use super::StorageError;
 use crate::actors::auth_codes::{CodeRecord, CodeStore};
@@ -25,19 +26,25 @@ impl OAuthStore {
 
     #[tracing::instrument(name = "storage.revoke_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     pub async fn revoke_client(&self, client_id: &str) -> Result<(bool, u64), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self
+            .pool
+            .begin()
+            .with_subscriber(NoSubscriber::default())
+            .await?;
         let tokens = sqlx::query("DELETE FROM oauth_tokens WHERE client_id = ?")
             .bind(client_id)
             .execute(&mut *tx)
+            .with_subscriber(NoSubscriber::default())
             .await?
             .rows_affected();
         let existed = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
             .bind(client_id)
             .execute(&mut *tx)
+            .with_subscriber(NoSubscriber::default())
             .await?
             .rows_affected()
             == 1;
-        tx.commit().await?;
+        tx.commit().with_subscriber(NoSubscriber::default()).await?;
         Ok((existed, tokens))
     }
 
@@ -122,6 +129,7 @@ impl ClientStore for OAuthStore {
         .bind(client.created_at)
         .bind(client.last_used_at)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
@@ -134,6 +142,7 @@ impl ClientStore for OAuthStore {
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         row.as_ref().map(client_of).transpose()
     }
@@ -145,6 +154,7 @@ impl ClientStore for OAuthStore {
              created_at, last_used_at FROM oauth_clients ORDER BY created_at, client_id",
         )
         .fetch_all(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         rows.iter().map(client_of).collect()
     }
@@ -155,6 +165,7 @@ impl ClientStore for OAuthStore {
             .bind(at)
             .bind(client_id)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(())
     }
@@ -164,6 +175,7 @@ impl ClientStore for OAuthStore {
         let done = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
             .bind(client_id)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -174,6 +186,7 @@ impl ClientStore for OAuthStore {
             sqlx::query("DELETE FROM oauth_clients WHERE last_used_at IS NULL AND created_at < ?")
                 .bind(created_before)
                 .execute(&self.pool)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         Ok(done.rows_affected())
     }
@@ -214,6 +227,7 @@ impl CodeStore for OAuthStore {
         .bind(code.expires_at)
         .bind(code.redeemed_at)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
@@ -226,6 +240,7 @@ impl CodeStore for OAuthStore {
         )
         .bind(hash.as_bytes().as_slice())
         .fetch_optional(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         row.as_ref().map(code_of).transpose()
     }
@@ -238,6 +253,7 @@ impl CodeStore for OAuthStore {
         .bind(at)
         .bind(hash.as_bytes().as_slice())
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -247,6 +263,7 @@ impl CodeStore for OAuthStore {
         let done = sqlx::query("DELETE FROM oauth_codes WHERE expires_at <= ?")
             .bind(now)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected())
     }
@@ -290,17 +307,23 @@ impl TokenRepo for OAuthStore {
         )
         .bind(now)
         .fetch_all(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         rows.iter().map(token_of).collect()
     }
 
     #[tracing::instrument(name = "storage.apply_token_change", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "TRANSACTION", db.table = "oauth_tokens"))]
     async fn apply_token_change(&self, change: &TokenChange) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self
+            .pool
+            .begin()
+            .with_subscriber(NoSubscriber::default())
+            .await?;
         for hash in &change.delete {
             sqlx::query("DELETE FROM oauth_tokens WHERE token_hash = ?")
                 .bind(hash.as_bytes().as_slice())
                 .execute(&mut *tx)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         }
         for token in &change.insert {
@@ -316,9 +339,10 @@ impl TokenRepo for OAuthStore {
             .bind(&token.resource)
             .bind(token.expires_at)
             .execute(&mut *tx)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         }
-        tx.commit().await?;
+        tx.commit().with_subscriber(NoSubscriber::default()).await?;
         Ok(())
     }
 
@@ -327,6 +351,7 @@ impl TokenRepo for OAuthStore {
         let done = sqlx::query("DELETE FROM oauth_tokens WHERE expires_at <= ?")
             .bind(now)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected())
     }

@@ -1,6 +1,7 @@
 //! The owner's password hash (one row).
 
 use sqlx::{Row, SqlitePool};
+use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use crate::storage::StorageError;
 
@@ -18,6 +19,7 @@ impl OwnerRepo {
     pub async fn password_hash(&self) -> Result<Option<String>, StorageError> {
         let row = sqlx::query("SELECT password_hash FROM owner WHERE id = 1")
             .fetch_optional(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
     }
@@ -33,6 +35,7 @@ impl OwnerRepo {
         .bind(hash)
         .bind(now)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
@@ -49,6 +52,7 @@ impl OwnerRepo {
             .bind(hash)
             .bind(now)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -5,4 +5,5 @@ mod catalog;
 mod helpers;
 mod http;
 mod oauth;
+mod telemetry;
 mod tools;
