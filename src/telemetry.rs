@@ -326,7 +326,7 @@ pub fn redact(line: &str) -> Cow<'_, str> {
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let word_start = i == 0 || !is_word(bytes[i - 1]);
+        let word_start = i == 0 || !is_word(bytes[i - 1]) || after_colour_code(bytes, i);
         let Some(name) = word_start
             .then(|| {
                 SECRET_NAMES.iter().find(|name| {
@@ -342,8 +342,18 @@ pub fn redact(line: &str) -> Cow<'_, str> {
         let mut j = i + name.len();
         // The separator: `=`, `:`, `":"`, `": "`, `" = "`…
         let mut saw_separator = false;
-        while j < bytes.len() && matches!(bytes[j], b'=' | b':' | b'"' | b' ' | b'\\') {
-            saw_separator |= matches!(bytes[j], b'=' | b':');
+        while j < bytes.len() {
+            match bytes[j] {
+                b'=' | b':' => saw_separator = true,
+                b'"' | b' ' | b'\\' => {}
+                // Colour codes (`ESC [ … m`) the text format puts between a name and its value.
+                0x1b => {
+                    while j < bytes.len() && bytes[j] != b'm' {
+                        j += 1;
+                    }
+                }
+                _ => break,
+            }
             j += 1;
         }
         if !saw_separator {
@@ -372,6 +382,18 @@ pub fn redact(line: &str) -> Cow<'_, str> {
             Cow::Owned(out)
         }
     }
+}
+
+/// Whether `bytes[..i]` ends with a colour code, `ESC [ digits;… m`.
+fn after_colour_code(bytes: &[u8], i: usize) -> bool {
+    if i < 3 || bytes[i - 1] != b'm' {
+        return false;
+    }
+    let mut k = i - 1;
+    while k > 0 && (bytes[k - 1].is_ascii_digit() || bytes[k - 1] == b';') {
+        k -= 1;
+    }
+    k >= 2 && bytes[k - 1] == b'[' && bytes[k - 2] == 0x1b
 }
 
 fn is_word(b: u8) -> bool {
@@ -543,6 +565,10 @@ mod tests {
                 "authorization: Bearer <redacted> next",
             ),
             ("password=hunter2", "password=<redacted>"),
+            (
+                "\x1b[3mcode\x1b[0m\x1b[2m=\x1b[0mabc next",
+                "\x1b[3mcode\x1b[0m\x1b[2m=\x1b[0m<redacted> next",
+            ),
             (
                 "status_code=200 client_id=abc",
                 "status_code=200 client_id=abc",
