@@ -7,6 +7,7 @@ use axum::{
     Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse,
     routing::get,
 };
+use metrics_exporter_prometheus::PrometheusHandle;
 use ractor::ActorCell;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
@@ -14,7 +15,7 @@ use rmcp::transport::streamable_http_server::{
 use sqlx::SqlitePool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::actors::food_cache::FoodCacheHandle;
 use crate::actors::{auth_codes, client_registry, food_cache, token_store};
@@ -29,6 +30,7 @@ use crate::oauth::routes::{self, Actors, OAuthState};
 use crate::service::FoodService;
 use crate::sources::{FoodSource, openfoodfacts::OpenFoodFactsClient, usda::UsdaClient};
 use crate::storage::{self, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo};
+use crate::telemetry;
 
 /// Longest a request may take before the server answers 503; upstream timeouts are shorter.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,6 +42,7 @@ pub struct App {
     actors: Vec<(ActorCell, JoinHandle<()>)>,
     background: Vec<JoinHandle<()>>,
     mcp_cancel: CancellationToken,
+    metrics: PrometheusHandle,
 }
 
 #[derive(Clone)]
@@ -51,6 +54,7 @@ impl App {
     /// Opens the database, starts the actors and builds the router.
     pub async fn build(config: Config) -> anyhow::Result<App> {
         check_exposure(&config)?;
+        let metrics = telemetry::prometheus();
         let pool = storage::open(&config.database_path)
             .await
             .with_context(|| format!("opening database {}", config.database_path.display()))?;
@@ -112,14 +116,38 @@ impl App {
                 StatusCode::SERVICE_UNAVAILABLE,
                 REQUEST_TIMEOUT,
             ))
-            .layer(TraceLayer::new_for_http());
+            // Outermost: the request span covers the timeout, the bearer check and the handler.
+            // It records method, route and status only: never a query string or a header.
+            .layer(middleware::from_fn(telemetry::track_http));
         Ok(App {
             router,
             pool,
             actors,
             background,
             mcp_cancel,
+            metrics,
         })
+    }
+
+    /// `GET /metrics` in the Prometheus text format, served on its own address (`metrics.bind`)
+    /// so that the public listener never exposes it.
+    pub fn metrics_router(&self) -> Router {
+        let handle = self.metrics.clone();
+        Router::new().route(
+            "/metrics",
+            get(move || {
+                let handle = handle.clone();
+                async move {
+                    (
+                        [(
+                            http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        handle.render(),
+                    )
+                }
+            }),
+        )
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests, stops the actors and

@@ -23,6 +23,34 @@ pub struct Config {
     pub cache: CacheConfig,
     pub mcp: McpConfig,
     pub auth: AuthConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogConfig {
+    /// `text` (human-readable, the default) or `json`; `--log-format` overrides it.
+    pub format: crate::telemetry::LogFormat,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served, apart from the public listener; empty turns it off.
+    #[serde(deserialize_with = "optional_address")]
+    pub bind: Option<SocketAddr>,
+}
+
+fn optional_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SocketAddr>, D::Error> {
+    let text = lenient_string(deserializer)?;
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("metrics.bind {text:?}: {e}")))
 }
 
 #[derive(Clone, Deserialize)]
@@ -209,6 +237,8 @@ mod tests {
         }
         assert_eq!(hosts.len(), 3, "only the public port: {hosts:?}");
         assert_eq!(config.cache.usda_ttl, Duration::from_secs(30 * 86400));
+        assert_eq!(config.log.format, crate::telemetry::LogFormat::Text);
+        assert_eq!(config.metrics.bind, Some("127.0.0.1:9464".parse().unwrap()));
     }
 
     #[test]
@@ -221,11 +251,15 @@ mod tests {
             jail.set_env("FOOD_MCP__USDA__API_KEY", "12345");
             jail.set_env("FOOD_MCP__PUBLIC_URL", "https://food.example.com");
             jail.set_env("FOOD_MCP__CACHE__SEARCH_TTL", "2h");
+            jail.set_env("FOOD_MCP__LOG__FORMAT", "json");
+            jail.set_env("FOOD_MCP__METRICS__BIND", "");
             let config = Config::load().map_err(|e| e.to_string())?;
             assert_eq!(config.usda.api_key, "12345");
             assert_eq!(config.mcp_resource(), "https://food.example.com/mcp");
             assert_eq!(config.allowed_hosts(), vec!["food.example.com"]);
             assert_eq!(config.cache.search_ttl, Duration::from_secs(7200));
+            assert_eq!(config.log.format, crate::telemetry::LogFormat::Json);
+            assert_eq!(config.metrics.bind, None);
             Ok(())
         });
     }

@@ -13,6 +13,7 @@
 //! - [`service`]: what each tool does, over the food cache and the pure domain.
 //! - [`sources`]: upstream clients (USDA FoodData Central, Open Food Facts).
 //! - [`storage`]: opening the database and the sqlx implementations of the storage traits.
+//! - [`telemetry`]: logs (text or JSON, trace ids, redaction), OpenTelemetry export, HTTP spans, metrics.
 
 pub mod actors;
 pub mod admin;
@@ -26,3 +27,4 @@ pub mod oauth;
 pub mod service;
 pub mod sources;
 pub mod storage;
+pub mod telemetry;

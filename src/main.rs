@@ -4,8 +4,16 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use food_mcp::{admin, app::App, catalog, config::Config, storage};
+use food_mcp::{
+    admin,
+    app::App,
+    catalog,
+    config::Config,
+    storage,
+    telemetry::{self, LogFormat},
+};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -13,6 +21,9 @@ use tokio::net::TcpListener;
     about = "A self-hosted MCP server for deterministic nutrition facts"
 )]
 struct Cli {
+    /// Log line format (default: `log.format` of the configuration, "text").
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -73,16 +84,24 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "food_mcp=info,tower_http=info".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    // The configuration first: its `.env` may carry RUST_LOG and the OTEL_* variables.
     let config = Config::load().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let settings = telemetry::Settings::from_env(cli.log_format.unwrap_or(config.log.format));
+    let telemetry = telemetry::init(&settings)?;
+    let result = dispatch(cli, config, &telemetry).await;
+    // Flushes the spans still batched, whatever the command's outcome.
+    telemetry.shutdown().await;
+    result
+}
+
+async fn dispatch(
+    cli: Cli,
+    config: Config,
+    telemetry: &telemetry::Telemetry,
+) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
+        Command::Serve => serve(config, telemetry).await,
         Command::Import(ImportCommand::Usda { input }) => import_usda(config, input).await,
         Command::Owner(OwnerCommand::SetPassword) => admin::set_owner_password(&config).await,
         Command::Clients(ClientsCommand::List) => admin::list_clients(&config).await,
@@ -113,17 +132,43 @@ async fn import_usda(config: Config, input: Option<PathBuf>) -> anyhow::Result<(
     Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, telemetry: &telemetry::Telemetry) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.bind).await?;
+    let metrics_listener = match config.metrics.bind {
+        Some(address) => Some(TcpListener::bind(address).await.map_err(|e| {
+            anyhow::anyhow!("binding the metrics address {address} (metrics.bind): {e}")
+        })?),
+        None => None,
+    };
     tracing::info!(
         address = %listener.local_addr()?,
         public_url = %config.public_url,
         database = %config.database_path.display(),
+        traces = if telemetry.exporting() { "exported over OTLP" } else { "not exported" },
         "food-mcp listening; MCP endpoint {}",
         config.mcp_resource()
     );
     let app = App::build(config).await?;
-    app.serve(listener, shutdown_signal()).await
+    let metrics_stop = CancellationToken::new();
+    let metrics_task = match metrics_listener {
+        Some(metrics_listener) => {
+            tracing::info!(address = %metrics_listener.local_addr()?, "metrics at /metrics");
+            let router = app.metrics_router();
+            let stop = metrics_stop.clone();
+            Some(tokio::spawn(async move {
+                axum::serve(metrics_listener, router)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+            }))
+        }
+        None => None,
+    };
+    let served = app.serve(listener, shutdown_signal()).await;
+    metrics_stop.cancel();
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -102,7 +102,19 @@ pub enum AuthCodesMsg {
     },
 }
 
-pub type AuthCodesRef = ActorRef<AuthCodesMsg>;
+pub type AuthCodesRef = ActorRef<super::Envelope<AuthCodesMsg>>;
+impl super::ActorMessage for AuthCodesMsg {
+    const ACTOR: &'static str = "auth_codes";
+    const SPAN: &'static str = "actor.auth_codes";
+
+    fn kind(&self) -> &'static str {
+        match self {
+            AuthCodesMsg::Issue { .. } => "Issue",
+            AuthCodesMsg::Redeem { .. } => "Redeem",
+            AuthCodesMsg::Sweep { .. } => "Sweep",
+        }
+    }
+}
 
 pub struct AuthCodes;
 
@@ -122,7 +134,7 @@ pub async fn spawn(args: Arguments) -> Result<(AuthCodesRef, JoinHandle<()>), Sp
 }
 
 impl Actor for AuthCodes {
-    type Msg = AuthCodesMsg;
+    type Msg = super::Envelope<AuthCodesMsg>;
     type State = State;
     type Arguments = Arguments;
 
@@ -139,18 +151,20 @@ impl Actor for AuthCodes {
         myself: AuthCodesRef,
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
-        myself.send_interval(state.sweep_interval, || AuthCodesMsg::Sweep { reply: None });
+        myself.send_interval(state.sweep_interval, || {
+            AuthCodesMsg::Sweep { reply: None }.into()
+        });
         Ok(())
     }
 
     async fn handle(
         &self,
         _myself: AuthCodesRef,
-        msg: AuthCodesMsg,
+        msg: super::Envelope<AuthCodesMsg>,
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         // Every failure is answered through a reply port; nothing here may stop the actor.
-        handle_msg(state, msg).await;
+        msg.handle(|msg| handle_msg(state, msg)).await;
         Ok(())
     }
 }

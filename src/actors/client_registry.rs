@@ -189,7 +189,22 @@ pub enum ClientRegistryMsg {
     },
 }
 
-pub type ClientRegistryRef = ActorRef<ClientRegistryMsg>;
+pub type ClientRegistryRef = ActorRef<super::Envelope<ClientRegistryMsg>>;
+impl super::ActorMessage for ClientRegistryMsg {
+    const ACTOR: &'static str = "client_registry";
+    const SPAN: &'static str = "actor.client_registry";
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ClientRegistryMsg::Register { .. } => "Register",
+            ClientRegistryMsg::Get { .. } => "Get",
+            ClientRegistryMsg::Authenticate { .. } => "Authenticate",
+            ClientRegistryMsg::Delete { .. } => "Delete",
+            ClientRegistryMsg::List { .. } => "List",
+            ClientRegistryMsg::Sweep { .. } => "Sweep",
+        }
+    }
+}
 
 pub struct ClientRegistry;
 
@@ -211,7 +226,7 @@ pub async fn spawn(args: Arguments) -> Result<(ClientRegistryRef, JoinHandle<()>
 }
 
 impl Actor for ClientRegistry {
-    type Msg = ClientRegistryMsg;
+    type Msg = super::Envelope<ClientRegistryMsg>;
     type State = State;
     type Arguments = Arguments;
 
@@ -229,8 +244,8 @@ impl Actor for ClientRegistry {
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         // A message, so the sweep is serial with registrations.
-        myself.send_interval(state.sweep_interval, || ClientRegistryMsg::Sweep {
-            reply: None,
+        myself.send_interval(state.sweep_interval, || {
+            ClientRegistryMsg::Sweep { reply: None }.into()
         });
         Ok(())
     }
@@ -238,11 +253,11 @@ impl Actor for ClientRegistry {
     async fn handle(
         &self,
         _myself: ClientRegistryRef,
-        msg: ClientRegistryMsg,
+        msg: super::Envelope<ClientRegistryMsg>,
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         // Every failure is answered through a reply port; nothing here may stop the actor.
-        handle_msg(state, msg).await;
+        msg.handle(|msg| handle_msg(state, msg)).await;
         Ok(())
     }
 }

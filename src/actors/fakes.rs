@@ -149,15 +149,18 @@ impl TokenRepo for FakeStore {
 
 /// Sends a request and waits (at most 5 s) for the answer; panics if the actor is gone.
 pub async fn ask<M, T>(
-    actor: &ractor::ActorRef<M>,
+    actor: &ractor::ActorRef<super::Envelope<M>>,
     msg: impl FnOnce(ractor::RpcReplyPort<T>) -> M,
 ) -> T
 where
-    M: ractor::Message,
+    M: super::ActorMessage,
     T: Send + 'static,
 {
     match actor
-        .call(msg, Some(std::time::Duration::from_secs(5)))
+        .call(
+            |reply| msg(reply).into(),
+            Some(std::time::Duration::from_secs(5)),
+        )
         .await
     {
         Ok(ractor::rpc::CallResult::Success(answer)) => answer,

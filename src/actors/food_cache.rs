@@ -12,6 +12,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::clock::{Clock, secs};
 use crate::config::CacheConfig;
@@ -127,7 +128,21 @@ pub enum CacheError {
     Unavailable,
 }
 
-pub type FoodCacheRef = ActorRef<FoodCacheMsg>;
+pub type FoodCacheRef = ActorRef<super::Envelope<FoodCacheMsg>>;
+impl super::ActorMessage for FoodCacheMsg {
+    const ACTOR: &'static str = "food_cache";
+    const SPAN: &'static str = "actor.food_cache";
+
+    fn kind(&self) -> &'static str {
+        match self {
+            FoodCacheMsg::Get { .. } => "Get",
+            FoodCacheMsg::SaveCustom { .. } => "SaveCustom",
+            FoodCacheMsg::ListCustom { .. } => "ListCustom",
+            FoodCacheMsg::Fetched { .. } => "Fetched",
+            FoodCacheMsg::Sweep { .. } => "Sweep",
+        }
+    }
+}
 
 pub enum FoodCacheMsg {
     /// Answers a food or a search, from the cache or by fetching upstream.
@@ -179,7 +194,7 @@ struct InFlight {
 pub struct FoodCache;
 
 impl Actor for FoodCache {
-    type Msg = FoodCacheMsg;
+    type Msg = super::Envelope<FoodCacheMsg>;
     type State = State;
     type Arguments = Arguments;
 
@@ -207,8 +222,8 @@ impl Actor for FoodCache {
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         // The sweep is a message, so it is serial with every other change to the cache.
-        myself.send_interval(state.ttl.sweep_interval, || FoodCacheMsg::Sweep {
-            reply: None,
+        myself.send_interval(state.ttl.sweep_interval, || {
+            FoodCacheMsg::Sweep { reply: None }.into()
         });
         Ok(())
     }
@@ -216,11 +231,11 @@ impl Actor for FoodCache {
     async fn handle(
         &self,
         myself: ActorRef<Self::Msg>,
-        msg: FoodCacheMsg,
+        msg: super::Envelope<FoodCacheMsg>,
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         // Every failure is answered through a reply port; nothing here may stop the actor.
-        state.handle_msg(myself, msg).await;
+        msg.handle(|msg| state.handle_msg(myself, msg)).await;
         Ok(())
     }
 }
@@ -270,6 +285,7 @@ impl State {
         }
         let key = lookup.key();
         if let Some(flight) = self.in_flight.get_mut(&key) {
+            cache_outcome("coalesced");
             flight.waiters.push(reply);
             return;
         }
@@ -280,6 +296,7 @@ impl State {
         });
         let now = self.clock.now();
         if let Some(entry) = entry.as_ref().filter(|e| e.expires_at > now) {
+            cache_outcome("hit");
             let cached = Cached {
                 value: entry.payload.clone(),
                 freshness: Freshness::Cached,
@@ -292,6 +309,17 @@ impl State {
             let _ = reply.send(Err(CacheError::SourceDisabled(lookup.source())));
             return;
         };
+        cache_outcome("miss");
+        let fetch_span = tracing::info_span!(
+            "upstream.fetch",
+            otel.kind = "client",
+            upstream.source = %lookup.source(),
+            upstream.operation = match &lookup {
+                Lookup::Food { .. } => "food",
+                Lookup::Search { .. } => "search",
+            },
+            upstream.outcome = tracing::field::Empty,
+        );
         self.in_flight.insert(
             key.clone(),
             InFlight {
@@ -299,21 +327,25 @@ impl State {
                 waiters: vec![reply],
             },
         );
-        tokio::spawn(async move {
+        let fetch_span_inner = fetch_span.clone();
+        let task = async move {
             // The fetch runs in its own task so a panic in it still reports back and never
             // leaves waiters parked forever.
-            let fetch = tokio::spawn(async move {
-                match lookup {
-                    Lookup::Food { id, .. } => upstream
-                        .fetch_food(&id)
-                        .await
-                        .map(|f| Payload::Food(Box::new(f))),
-                    Lookup::Search { query, .. } => upstream
-                        .search(&query, SEARCH_PAGE_SIZE)
-                        .await
-                        .map(Payload::Search),
+            let fetch = tokio::spawn(
+                async move {
+                    match lookup {
+                        Lookup::Food { id, .. } => upstream
+                            .fetch_food(&id)
+                            .await
+                            .map(|f| Payload::Food(Box::new(f))),
+                        Lookup::Search { query, .. } => upstream
+                            .search(&query, SEARCH_PAGE_SIZE)
+                            .await
+                            .map(Payload::Search),
+                    }
                 }
-            });
+                .instrument(fetch_span_inner),
+            );
             let upstream_source = upstream_source_of(&key);
             let outcome = fetch.await.unwrap_or_else(|_| {
                 Err(SourceError::Unavailable {
@@ -321,8 +353,26 @@ impl State {
                     reason: "the request failed unexpectedly".into(),
                 })
             });
-            let _ = myself.cast(FoodCacheMsg::Fetched { key, outcome });
-        });
+            let source = upstream_source.to_string();
+            match &outcome {
+                Ok(_) => {
+                    tracing::Span::current().record("upstream.outcome", "ok");
+                    metrics::counter!("upstream_requests_total", "source" => source, "result" => "ok")
+                        .increment(1);
+                }
+                Err(err) => {
+                    let kind = error_kind(err);
+                    tracing::Span::current().record("upstream.outcome", kind);
+                    metrics::counter!("upstream_requests_total", "source" => source.clone(), "result" => kind)
+                        .increment(1);
+                    metrics::counter!("upstream_errors_total", "source" => source, "kind" => kind)
+                        .increment(1);
+                }
+            }
+            // Sent inside the fetch span: the `Fetched` message's span nests under it.
+            let _ = myself.cast(FoodCacheMsg::Fetched { key, outcome }.into());
+        };
+        tokio::spawn(task.instrument(fetch_span));
     }
 
     async fn fetched(&mut self, key: String, outcome: Result<Payload, SourceError>) {
@@ -356,13 +406,16 @@ impl State {
                 })
             }
             Err(err) => match flight.stale {
-                Some(stale) if err.is_transient() => Ok(Cached {
-                    value: stale.payload,
-                    freshness: Freshness::Stale,
-                    warning: Some(format!(
-                        "{err}; showing data cached {} ago",
-                        age(self.clock.now() - stale.fetched_at)
-                    )),
+                Some(stale) if err.is_transient() => Ok({
+                    cache_outcome("stale");
+                    Cached {
+                        value: stale.payload,
+                        freshness: Freshness::Stale,
+                        warning: Some(format!(
+                            "{err}; showing data cached {} ago",
+                            age(self.clock.now() - stale.fetched_at)
+                        )),
+                    }
                 }),
                 _ => Err(CacheError::Upstream(err)),
             },
@@ -406,6 +459,24 @@ impl State {
             .await
             .map_err(storage_failed)?;
         Ok(custom)
+    }
+}
+
+/// Records how the cache answered a lookup: on the message's span and in the metrics.
+fn cache_outcome(outcome: &'static str) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    tracing::Span::current().set_attribute("cache.outcome", outcome);
+    metrics::counter!("food_cache_lookups_total", "outcome" => outcome).increment(1);
+}
+
+/// A short, bounded name for a failed fetch (a span attribute and a metric label).
+fn error_kind(err: &SourceError) -> &'static str {
+    match err {
+        SourceError::NotFound { .. } => "not_found",
+        SourceError::InvalidId(_) => "invalid_id",
+        SourceError::RateLimited { .. } => "rate_limited",
+        SourceError::Unavailable { .. } => "unavailable",
+        SourceError::InvalidResponse { .. } => "invalid_response",
     }
 }
 
@@ -490,25 +561,29 @@ impl FoodCacheHandle {
 
     pub async fn save_custom(&self, food: Food) -> Result<CustomFood, CacheError> {
         let food = Box::new(food);
-        ractor::call!(self.actor, |reply| FoodCacheMsg::SaveCustom { food, reply })
-            .map_err(|_| CacheError::Unavailable)?
+        ractor::call!(self.actor, |reply| FoodCacheMsg::SaveCustom { food, reply }
+            .into())
+        .map_err(|_| CacheError::Unavailable)?
     }
 
     pub async fn custom_foods(&self) -> Result<Vec<CustomFood>, CacheError> {
-        ractor::call!(self.actor, |reply| FoodCacheMsg::ListCustom { reply })
-            .map_err(|_| CacheError::Unavailable)?
+        ractor::call!(self.actor, |reply| FoodCacheMsg::ListCustom { reply }
+            .into())
+        .map_err(|_| CacheError::Unavailable)?
     }
 
     pub async fn sweep(&self) -> Result<u64, CacheError> {
         ractor::call!(self.actor, |reply| FoodCacheMsg::Sweep {
             reply: Some(reply)
-        })
+        }
+        .into())
         .map_err(|_| CacheError::Unavailable)?
     }
 
     async fn get(&self, lookup: Lookup) -> Result<Cached<Payload>, CacheError> {
-        ractor::call!(self.actor, |reply| FoodCacheMsg::Get { lookup, reply })
-            .map_err(|_| CacheError::Unavailable)?
+        ractor::call!(self.actor, |reply| FoodCacheMsg::Get { lookup, reply }
+            .into())
+        .map_err(|_| CacheError::Unavailable)?
     }
 }
 

@@ -175,7 +175,23 @@ pub enum TokenStoreMsg {
     },
 }
 
-pub type TokenStoreRef = ActorRef<TokenStoreMsg>;
+pub type TokenStoreRef = ActorRef<super::Envelope<TokenStoreMsg>>;
+impl super::ActorMessage for TokenStoreMsg {
+    const ACTOR: &'static str = "token_store";
+    const SPAN: &'static str = "actor.token_store";
+
+    fn kind(&self) -> &'static str {
+        match self {
+            TokenStoreMsg::Issue { .. } => "Issue",
+            TokenStoreMsg::Verify { .. } => "Verify",
+            TokenStoreMsg::Refresh { .. } => "Refresh",
+            TokenStoreMsg::Revoke { .. } => "Revoke",
+            TokenStoreMsg::RevokeClient { .. } => "RevokeClient",
+            TokenStoreMsg::RevokeFamily { .. } => "RevokeFamily",
+            TokenStoreMsg::Sweep { .. } => "Sweep",
+        }
+    }
+}
 
 pub struct TokenStore;
 
@@ -217,7 +233,7 @@ pub async fn spawn(args: Arguments) -> Result<(TokenStoreRef, JoinHandle<()>), S
 }
 
 impl Actor for TokenStore {
-    type Msg = TokenStoreMsg;
+    type Msg = super::Envelope<TokenStoreMsg>;
     type State = State;
     type Arguments = Arguments;
 
@@ -243,8 +259,9 @@ impl Actor for TokenStore {
         myself: TokenStoreRef,
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
-        myself.send_interval(state.config.sweep_interval, || TokenStoreMsg::Sweep {
-            reply: None,
+        state.publish_active_tokens();
+        myself.send_interval(state.config.sweep_interval, || {
+            TokenStoreMsg::Sweep { reply: None }.into()
         });
         Ok(())
     }
@@ -252,16 +269,36 @@ impl Actor for TokenStore {
     async fn handle(
         &self,
         _myself: TokenStoreRef,
-        msg: TokenStoreMsg,
+        msg: super::Envelope<TokenStoreMsg>,
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         // Every failure is answered through a reply port; nothing here may stop the actor.
-        state.handle_msg(msg).await;
+        // Verifying changes nothing; everything else may change how many tokens are active.
+        let verify = matches!(msg.message(), TokenStoreMsg::Verify { .. });
+        msg.handle(|msg| state.handle_msg(msg)).await;
+        if !verify {
+            state.publish_active_tokens();
+        }
         Ok(())
     }
 }
 
 impl State {
+    /// Sets the `oauth_active_tokens` gauge from memory: unexpired access and refresh tokens.
+    fn publish_active_tokens(&self) {
+        let now = self.clock.now();
+        let (mut access, mut refresh) = (0usize, 0usize);
+        for token in self.tokens.values().filter(|t| t.expires_at > now) {
+            match token.kind {
+                TokenKind::Access => access += 1,
+                TokenKind::Refresh => refresh += 1,
+                TokenKind::Rotated => {}
+            }
+        }
+        metrics::gauge!("oauth_active_tokens", "kind" => "access").set(access as f64);
+        metrics::gauge!("oauth_active_tokens", "kind" => "refresh").set(refresh as f64);
+    }
+
     async fn handle_msg(&mut self, msg: TokenStoreMsg) {
         let now = self.clock.now();
         match msg {

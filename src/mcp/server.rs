@@ -2,7 +2,7 @@
 //! tool result with `isError` and a readable reason (which a model can act on), not a protocol
 //! error.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use rmcp::{
     Json, ServerHandler,
@@ -16,12 +16,14 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 use serde::de::DeserializeOwned;
+use tracing::{Instrument, field::Empty};
 
 use crate::mcp::types::{
     CalculateMealInput, CalculateMealOutput, GetNutritionInput, NutritionOutput, SaveFoodInput,
     SaveFoodOutput, SearchFoodInput, SearchFoodOutput,
 };
 use crate::service::{FoodService, ToolError};
+use crate::telemetry::RequestSpan;
 
 const INSTRUCTIONS: &str = "Nutrition facts and arithmetic, computed deterministically. \
 Find a food with search_food, then pass its id and source to get_nutrition (one food) or \
@@ -179,6 +181,59 @@ impl FoodMcp {
 
 #[tool_handler(router = self.shared.tool_router)]
 impl ServerHandler for FoodMcp {
+    /// Every tool call runs in an `mcp.tool` span (tool name, isError) under the HTTP request's
+    /// span — rmcp runs the handler in a task of its own, so the parent is taken from the
+    /// request's extensions — and is counted by tool and outcome.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        // A label only for the tools that exist: a client cannot mint new metric series.
+        let tool = self
+            .shared
+            .tool_router
+            .get(&request.name)
+            .map_or_else(|| "unknown".to_string(), |t| t.name.to_string());
+        let parent = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestSpan>())
+            .map(|span| span.0.clone());
+        let span = tracing::info_span!(
+            parent: parent.as_ref().and_then(|p| p.id()),
+            "mcp.tool",
+            otel.name = %format_args!("tools/call {tool}"),
+            mcp.tool.name = %tool,
+            mcp.tool.is_error = Empty,
+            otel.status_code = Empty,
+        );
+        let started = Instant::now();
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        let result = self
+            .shared
+            .tool_router
+            .call(call)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &result {
+            Ok(rmcp::model::CallToolResponse::Complete(done)) if done.is_error == Some(true) => {
+                "error"
+            }
+            Ok(_) => "ok",
+            Err(_) => "protocol_error",
+        };
+        span.record("mcp.tool.is_error", outcome != "ok");
+        if outcome != "ok" {
+            span.record("otel.status_code", "ERROR");
+        }
+        metrics::counter!("mcp_tool_calls_total", "tool" => tool.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("mcp_tool_call_duration_seconds", "tool" => tool)
+            .record(started.elapsed());
+        result
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("food-mcp", env!("CARGO_PKG_VERSION")))

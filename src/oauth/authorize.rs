@@ -7,6 +7,7 @@
 //! twice never invalidates the first one, and there is only ever one cookie.
 
 use std::net::SocketAddr;
+use tracing::field::Empty;
 
 use axum::{
     body::Body,
@@ -208,7 +209,9 @@ async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
         scopes: valid.scopes,
         resource: valid.resource,
     };
-    let code = match ractor::call!(oauth.codes, |reply| AuthCodesMsg::Issue { request, reply }) {
+    let code = match ractor::call!(oauth.codes, |reply| AuthCodesMsg::Issue { request, reply }
+        .into())
+    {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
             tracing::error!(error = %err, "issuing an authorization code failed");
@@ -259,6 +262,13 @@ pub async fn show(
     response
 }
 
+/// `POST /authorize`, in an `oauth.authorize` span: client_id and outcome (`approved`,
+/// `denied`, `wrong_password`, `locked_out`, `rejected`), never the password or the code.
+#[tracing::instrument(
+    name = "oauth.authorize",
+    skip_all,
+    fields(oauth.client_id = Empty, oauth.outcome = "rejected")
+)]
 pub async fn decide(
     State(oauth): State<OAuthState>,
     connect: ConnectInfo<SocketAddr>,
@@ -277,6 +287,7 @@ pub async fn decide(
         Ok(valid) => valid,
         Err(rejection) => return rejection.into_response(),
     };
+    tracing::Span::current().record("oauth.client_id", valid.client.client_id.as_str());
     let cookie = csrf_cookie(&headers);
     let token_ok = match (&cookie, &form.csrf) {
         (Some(cookie), Some(token)) => verify_csrf(&oauth, cookie, &form.params, token),
@@ -292,6 +303,7 @@ pub async fn decide(
     };
     if form.decision.as_deref() != Some("approve") {
         tracing::info!(client_id = %valid.client.client_id, "authorization denied by the owner");
+        tracing::Span::current().record("oauth.outcome", "denied");
         let state = valid.state.as_deref();
         return error_redirect(
             &valid.redirect_uri,
@@ -304,6 +316,7 @@ pub async fn decide(
     }
     if oauth.consent == ConsentMode::Password {
         if let Err(retry) = oauth.lockout.check(ip) {
+            tracing::Span::current().record("oauth.outcome", "locked_out");
             return too_many(retry);
         }
         let password = form.password.as_deref().unwrap_or("");
@@ -311,6 +324,7 @@ pub async fn decide(
             Ok(true) => oauth.lockout.record_success(ip),
             Ok(false) => {
                 tracing::warn!(%ip, "wrong owner password on the consent page");
+                tracing::Span::current().record("oauth.outcome", "wrong_password");
                 if let Err(retry) = oauth.lockout.record_failure(ip) {
                     return too_many(retry);
                 }
@@ -329,7 +343,11 @@ pub async fn decide(
             }
         }
     }
-    approve(&oauth, valid).await
+    let response = approve(&oauth, valid).await;
+    if response.status() == StatusCode::FOUND {
+        tracing::Span::current().record("oauth.outcome", "approved");
+    }
+    response
 }
 
 fn too_many(retry: RetryAfter) -> Response {

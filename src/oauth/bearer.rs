@@ -42,7 +42,9 @@ pub async fn require_bearer(
     let principal = match ractor::call!(bearer.tokens, |reply| TokenStoreMsg::Verify {
         access_token,
         reply
-    }) {
+    }
+    .into())
+    {
         Ok(Ok(principal)) => principal,
         Ok(Err(TokenError::Expired)) => {
             return challenge(

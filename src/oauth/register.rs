@@ -67,7 +67,8 @@ pub async fn register(
     let answer = ractor::call!(state.clients, |reply| ClientRegistryMsg::Register {
         metadata,
         reply
-    })
+    }
+    .into())
     .map_err(|e| internal(actor_down(e)))?;
     let registered = match answer {
         Ok(registered) => registered,

@@ -2,6 +2,7 @@
 //! whole grant with it. Unknown tokens answer 200, as §2.2 asks.
 
 use std::net::SocketAddr;
+use tracing::field::Empty;
 
 use axum::{
     body::Body,
@@ -23,7 +24,24 @@ pub struct RevokeParams {
     client_secret: Option<String>,
 }
 
+/// `POST /revoke`, in an `oauth.revoke` span: client_id and outcome, never the token.
+#[tracing::instrument(
+    name = "oauth.revoke",
+    skip_all,
+    fields(oauth.client_id = Empty, oauth.outcome = Empty)
+)]
 pub async fn revoke(
+    state: State<OAuthState>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, OAuthError> {
+    let answer = revoke_token(state, connect, headers, body).await;
+    crate::oauth::token::record_outcome(answer.as_ref().map(|_| "revoked"));
+    answer
+}
+
+async fn revoke_token(
     State(oauth): State<OAuthState>,
     connect: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -41,6 +59,7 @@ pub async fn revoke(
             params.client_secret.as_deref(),
         )
         .await?;
+    tracing::Span::current().record("oauth.client_id", client.client_id.as_str());
     let token = Secret::from_presented(
         params
             .token
@@ -52,7 +71,8 @@ pub async fn revoke(
         token,
         client_id,
         reply
-    })
+    }
+    .into())
     .map_err(|e| internal(actor_down(e)))?;
     match answer {
         Ok(()) => {

@@ -170,7 +170,9 @@ impl OAuthState {
         match ractor::call!(self.clients, |reply| ClientRegistryMsg::Get {
             client_id,
             reply
-        }) {
+        }
+        .into())
+        {
             Ok(Ok(client)) => Ok(client),
             Ok(Err(ClientError::UnknownClient)) => Err(LookupError::Unknown(
                 "unknown client_id; register the client again".into(),
@@ -244,7 +246,8 @@ impl OAuthState {
             client_id,
             credential,
             reply
-        });
+        }
+        .into());
         match answer {
             Ok(Ok(client)) => Ok(client),
             Ok(Err(ClientError::UnknownClient)) => Err(failed(

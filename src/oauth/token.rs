@@ -12,6 +12,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
+use tracing::{Span, field::Empty};
 
 use crate::actors::auth_codes::{AuthCodesMsg, CodeError};
 use crate::actors::client_registry::{Client, GrantType};
@@ -41,7 +42,34 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthE
         .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
 }
 
+/// `POST /token`, in an `oauth.token` span: grant type, client_id and outcome (`issued` or the
+/// RFC 6749 error code) — never a code, verifier, secret or token.
+#[tracing::instrument(
+    name = "oauth.token",
+    skip_all,
+    fields(oauth.grant_type = Empty, oauth.client_id = Empty, oauth.outcome = Empty)
+)]
 pub async fn token(
+    state: State<OAuthState>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
+    let answer = exchange(state, connect, headers, body).await;
+    record_outcome(answer.as_ref().map(|_| "issued"));
+    answer
+}
+
+/// Records an OAuth endpoint's outcome on the current span: what it did, or its error code.
+pub(crate) fn record_outcome(outcome: Result<&'static str, &OAuthError>) {
+    let outcome = match outcome {
+        Ok(done) => done,
+        Err(err) => err.error,
+    };
+    Span::current().record("oauth.outcome", outcome);
+}
+
+async fn exchange(
     State(oauth): State<OAuthState>,
     connect: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -58,6 +86,7 @@ pub async fn token(
             "grant_type {grant_type} is not supported; use authorization_code or refresh_token"
         )));
     }
+    Span::current().record("oauth.grant_type", grant_type);
     let client = oauth
         .authenticate(
             &headers,
@@ -65,6 +94,7 @@ pub async fn token(
             params.client_secret.as_deref(),
         )
         .await?;
+    Span::current().record("oauth.client_id", client.client_id.as_str());
     let resource = oauth
         .check_resource(params.resource.as_deref())
         .map_err(OAuthError::invalid_target)?;
@@ -98,7 +128,8 @@ async fn redeem_code(
         redirect_uri,
         code_verifier,
         reply
-    })
+    }
+    .into())
     .map_err(|e| internal(actor_down(e)))?;
     let grant = match answer {
         Ok(grant) => grant,
@@ -108,7 +139,8 @@ async fn redeem_code(
             let revoked = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::RevokeFamily {
                 family: issued_family,
                 reply
-            });
+            }
+            .into());
             if !matches!(revoked, Ok(Ok(()))) {
                 tracing::error!("revoking the tokens of a replayed code failed");
             }
@@ -125,8 +157,9 @@ async fn redeem_code(
             "resource differs from the one in the authorization request",
         ));
     }
-    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Issue { grant, reply })
-        .map_err(|e| internal(actor_down(e)))?;
+    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Issue { grant, reply }
+        .into())
+    .map_err(|e| internal(actor_down(e)))?;
     answer.map_err(token_error)
 }
 
@@ -144,7 +177,8 @@ async fn refresh(
         refresh_token,
         client_id,
         reply
-    })
+    }
+    .into())
     .map_err(|e| internal(actor_down(e)))?;
     answer.map_err(token_error)
 }

@@ -134,6 +134,11 @@ impl OpenFoodFactsClient {
             .await
             .map_err(|err| transport_error(UPSTREAM, err, self.timeout))?;
         let status = response.status();
+        tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute(
+            &tracing::Span::current(),
+            "http.response.status_code",
+            i64::from(status.as_u16()),
+        );
         let retry = retry_after(response.headers());
         let body = response
             .bytes()

@@ -74,6 +74,11 @@ impl UsdaClient {
             .await
             .map_err(|err| transport_error(UPSTREAM, err, self.timeout))?;
         let status = response.status();
+        tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute(
+            &tracing::Span::current(),
+            "http.response.status_code",
+            i64::from(status.as_u16()),
+        );
         let headers = response.headers().clone();
         let body = response
             .bytes()

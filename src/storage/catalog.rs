@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use crate::catalog::import::Batch;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
@@ -29,7 +30,15 @@ impl CatalogStore {
     }
 
     /// The full food: per-100 g nutrients and every portion, in USDA order.
+    #[tracing::instrument(name = "storage.catalog_food", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "catalog_food"))]
     pub async fn get_food(&self, fdc_id: i64) -> Result<Option<Food>, sqlx::Error> {
+        // sqlx's SQLite worker would keep the caller's span alive (see storage/foods.rs).
+        self.read_food(fdc_id)
+            .with_subscriber(NoSubscriber::default())
+            .await
+    }
+
+    async fn read_food(&self, fdc_id: i64) -> Result<Option<Food>, sqlx::Error> {
         // One read transaction, so an import committing between the three queries cannot mix
         // the previous catalog's food with the new one's nutrients.
         let mut tx = self.pool.begin().await?;
@@ -100,7 +109,14 @@ impl CatalogStore {
     /// nutrients) for are the everyday forms, so when ranking scores two foods the same, its stable
     /// sort keeps "Tomatoes, red, ripe, raw, year round average" (13 portions) before "Tomatoes,
     /// yellow, raw" (2).
+    #[tracing::instrument(name = "storage.catalog_search", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "catalog_fts"))]
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
+        self.find(query, limit)
+            .with_subscriber(NoSubscriber::default())
+            .await
+    }
+
+    async fn find(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
         let words = query_words(query);
         let mut found = Vec::new();
         if words.is_empty() || limit == 0 {

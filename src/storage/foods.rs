@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
+use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use crate::actors::food_cache::{CacheEntry, CustomFood, FoodRepo, Payload};
 use crate::food::model::Food;
@@ -37,11 +38,13 @@ fn custom_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<CustomFood, StorageE
 
 #[async_trait]
 impl FoodRepo for SqliteFoodRepo {
+    #[tracing::instrument(name = "storage.get_entry", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "food_cache"))]
     async fn get_entry(&self, key: &str) -> Result<Option<CacheEntry>, StorageError> {
         let row =
             sqlx::query("SELECT payload, fetched_at, expires_at FROM food_cache WHERE key = ?")
                 .bind(key)
                 .fetch_optional(&self.pool)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         let Some(row) = row else { return Ok(None) };
         let payload: String = row.try_get("payload")?;
@@ -53,6 +56,7 @@ impl FoodRepo for SqliteFoodRepo {
         }))
     }
 
+    #[tracing::instrument(name = "storage.put_entry", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPSERT", db.table = "food_cache"))]
     async fn put_entry(&self, entry: &CacheEntry) -> Result<(), StorageError> {
         let payload = serde_json::to_string(&entry.payload)?;
         sqlx::query(
@@ -66,27 +70,33 @@ impl FoodRepo for SqliteFoodRepo {
         .bind(entry.fetched_at)
         .bind(entry.expires_at)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.delete_expired", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "food_cache"))]
     async fn delete_expired(&self, before: i64) -> Result<u64, StorageError> {
         let done = sqlx::query("DELETE FROM food_cache WHERE expires_at < ?")
             .bind(before)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected())
     }
 
+    #[tracing::instrument(name = "storage.get_custom", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "custom_foods"))]
     async fn get_custom(&self, id: &str) -> Result<Option<CustomFood>, StorageError> {
         let row =
             sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&self.pool)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         row.as_ref().map(custom_from_row).transpose()
     }
 
+    #[tracing::instrument(name = "storage.put_custom", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPSERT", db.table = "custom_foods"))]
     async fn put_custom(&self, custom: &CustomFood) -> Result<(), StorageError> {
         let payload = serde_json::to_string(&custom.food)?;
         sqlx::query(
@@ -101,14 +111,17 @@ impl FoodRepo for SqliteFoodRepo {
         .bind(custom.saved_at)
         .bind(custom.expires_at)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.list_custom", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "custom_foods"))]
     async fn list_custom(&self) -> Result<Vec<CustomFood>, StorageError> {
         let rows =
             sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods ORDER BY name")
                 .fetch_all(&self.pool)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         rows.iter().map(custom_from_row).collect()
     }

@@ -1,5 +1,11 @@
 //! SQLite storage: opening and migrating the database, and the sqlx implementations of the
 //! actors' storage traits. Only this folder knows SQL.
+//!
+//! Tracing: each repository method runs in a `storage.<method>` span (`db.system`,
+//! `db.operation`, `db.table`). The sqlx calls inside run with no subscriber
+//! (`.with_subscriber(NoSubscriber)`): sqlx's SQLite worker thread keeps a clone of the caller's
+//! current span for each command it queues, which let request spans outlive their request and
+//! end (or get lost) outside it. The cost: sqlx's own query logs for these calls are not emitted.
 
 pub mod catalog;
 pub mod foods;

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
+use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use super::StorageError;
 use crate::actors::auth_codes::{CodeRecord, CodeStore};
@@ -22,20 +23,28 @@ pub struct OAuthStore {
 impl OAuthStore {
     /// Deletes a client and every token it holds, in one transaction (CLI `clients revoke`);
     /// answers whether the client existed and how many tokens went with it.
+
+    #[tracing::instrument(name = "storage.revoke_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     pub async fn revoke_client(&self, client_id: &str) -> Result<(bool, u64), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self
+            .pool
+            .begin()
+            .with_subscriber(NoSubscriber::default())
+            .await?;
         let tokens = sqlx::query("DELETE FROM oauth_tokens WHERE client_id = ?")
             .bind(client_id)
             .execute(&mut *tx)
+            .with_subscriber(NoSubscriber::default())
             .await?
             .rows_affected();
         let existed = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
             .bind(client_id)
             .execute(&mut *tx)
+            .with_subscriber(NoSubscriber::default())
             .await?
             .rows_affected()
             == 1;
-        tx.commit().await?;
+        tx.commit().with_subscriber(NoSubscriber::default()).await?;
         Ok((existed, tokens))
     }
 
@@ -99,6 +108,7 @@ fn client_of(row: &SqliteRow) -> Result<Client, StorageError> {
 
 #[async_trait]
 impl ClientStore for OAuthStore {
+    #[tracing::instrument(name = "storage.insert_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "INSERT", db.table = "oauth_clients"))]
     async fn insert_client(&self, client: &Client) -> Result<(), StorageError> {
         let uris: Vec<&str> = client
             .redirect_uris
@@ -119,10 +129,12 @@ impl ClientStore for OAuthStore {
         .bind(client.created_at)
         .bind(client.last_used_at)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.get_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_clients"))]
     async fn get_client(&self, client_id: &str) -> Result<Option<Client>, StorageError> {
         let row = sqlx::query(
             "SELECT client_id, client_name, redirect_uris, grant_types, auth_method, secret_hash, \
@@ -130,42 +142,51 @@ impl ClientStore for OAuthStore {
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         row.as_ref().map(client_of).transpose()
     }
 
+    #[tracing::instrument(name = "storage.list_clients", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_clients"))]
     async fn list_clients(&self) -> Result<Vec<Client>, StorageError> {
         let rows = sqlx::query(
             "SELECT client_id, client_name, redirect_uris, grant_types, auth_method, secret_hash, \
              created_at, last_used_at FROM oauth_clients ORDER BY created_at, client_id",
         )
         .fetch_all(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         rows.iter().map(client_of).collect()
     }
 
+    #[tracing::instrument(name = "storage.touch_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPDATE", db.table = "oauth_clients"))]
     async fn touch_client(&self, client_id: &str, at: i64) -> Result<(), StorageError> {
         sqlx::query("UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?")
             .bind(at)
             .bind(client_id)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.delete_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     async fn delete_client(&self, client_id: &str) -> Result<bool, StorageError> {
         let done = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
             .bind(client_id)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
+    #[tracing::instrument(name = "storage.delete_unused_clients", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     async fn delete_unused_clients(&self, created_before: i64) -> Result<u64, StorageError> {
         let done =
             sqlx::query("DELETE FROM oauth_clients WHERE last_used_at IS NULL AND created_at < ?")
                 .bind(created_before)
                 .execute(&self.pool)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         Ok(done.rows_affected())
     }
@@ -190,6 +211,7 @@ fn code_of(row: &SqliteRow) -> Result<CodeRecord, StorageError> {
 
 #[async_trait]
 impl CodeStore for OAuthStore {
+    #[tracing::instrument(name = "storage.insert_code", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "INSERT", db.table = "oauth_codes"))]
     async fn insert_code(&self, code: &CodeRecord) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO oauth_codes (code_hash, client_id, redirect_uri, code_challenge, scopes, resource, \
@@ -205,10 +227,12 @@ impl CodeStore for OAuthStore {
         .bind(code.expires_at)
         .bind(code.redeemed_at)
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.get_code", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_codes"))]
     async fn get_code(&self, hash: &SecretHash) -> Result<Option<CodeRecord>, StorageError> {
         let row = sqlx::query(
             "SELECT code_hash, client_id, redirect_uri, code_challenge, scopes, resource, family_id, \
@@ -216,10 +240,12 @@ impl CodeStore for OAuthStore {
         )
         .bind(hash.as_bytes().as_slice())
         .fetch_optional(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         row.as_ref().map(code_of).transpose()
     }
 
+    #[tracing::instrument(name = "storage.mark_code_redeemed", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "UPDATE", db.table = "oauth_codes"))]
     async fn mark_code_redeemed(&self, hash: &SecretHash, at: i64) -> Result<bool, StorageError> {
         let done = sqlx::query(
             "UPDATE oauth_codes SET redeemed_at = ? WHERE code_hash = ? AND redeemed_at IS NULL",
@@ -227,14 +253,17 @@ impl CodeStore for OAuthStore {
         .bind(at)
         .bind(hash.as_bytes().as_slice())
         .execute(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
+    #[tracing::instrument(name = "storage.delete_expired_codes", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_codes"))]
     async fn delete_expired_codes(&self, now: i64) -> Result<u64, StorageError> {
         let done = sqlx::query("DELETE FROM oauth_codes WHERE expires_at <= ?")
             .bind(now)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected())
     }
@@ -270,6 +299,7 @@ fn token_of(row: &SqliteRow) -> Result<TokenRecord, StorageError> {
 
 #[async_trait]
 impl TokenRepo for OAuthStore {
+    #[tracing::instrument(name = "storage.load_active_tokens", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_tokens"))]
     async fn load_active_tokens(&self, now: i64) -> Result<Vec<TokenRecord>, StorageError> {
         let rows = sqlx::query(
             "SELECT token_hash, kind, client_id, family_id, scopes, resource, expires_at \
@@ -277,16 +307,23 @@ impl TokenRepo for OAuthStore {
         )
         .bind(now)
         .fetch_all(&self.pool)
+        .with_subscriber(NoSubscriber::default())
         .await?;
         rows.iter().map(token_of).collect()
     }
 
+    #[tracing::instrument(name = "storage.apply_token_change", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "TRANSACTION", db.table = "oauth_tokens"))]
     async fn apply_token_change(&self, change: &TokenChange) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self
+            .pool
+            .begin()
+            .with_subscriber(NoSubscriber::default())
+            .await?;
         for hash in &change.delete {
             sqlx::query("DELETE FROM oauth_tokens WHERE token_hash = ?")
                 .bind(hash.as_bytes().as_slice())
                 .execute(&mut *tx)
+                .with_subscriber(NoSubscriber::default())
                 .await?;
         }
         for token in &change.insert {
@@ -302,16 +339,19 @@ impl TokenRepo for OAuthStore {
             .bind(&token.resource)
             .bind(token.expires_at)
             .execute(&mut *tx)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         }
-        tx.commit().await?;
+        tx.commit().with_subscriber(NoSubscriber::default()).await?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "storage.delete_expired_tokens", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_tokens"))]
     async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StorageError> {
         let done = sqlx::query("DELETE FROM oauth_tokens WHERE expires_at <= ?")
             .bind(now)
             .execute(&self.pool)
+            .with_subscriber(NoSubscriber::default())
             .await?;
         Ok(done.rows_affected())
     }

@@ -19,6 +19,8 @@ pub type Client = RunningService<RoleClient, ()>;
 /// A running server with its own database folder and mock USDA / Open Food Facts upstreams.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `GET /metrics` is served (its own listener, as `metrics.bind` gives in production).
+    pub metrics_addr: SocketAddr,
     pub usda: MockServer,
     pub off: MockServer,
     pub db_dir: TempDir,
@@ -87,12 +89,17 @@ pub async fn spawn_app_on(
     config.auth.enabled = false;
     adjust(&mut config);
     let app = App::build(config).await.expect("app builds");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let metrics_addr = metrics_listener.local_addr().expect("address");
+    let metrics = app.metrics_router();
+    tokio::spawn(async move { axum::serve(metrics_listener, metrics).await });
     let (shutdown, signal) = oneshot::channel::<()>();
     let task = tokio::spawn(app.serve(listener, async move {
         let _ = signal.await;
     }));
     TestApp {
         addr,
+        metrics_addr,
         usda,
         off,
         db_dir,

@@ -6,4 +6,5 @@ mod helpers;
 mod http;
 mod oauth;
 mod search_quality;
+mod telemetry;
 mod tools;

@@ -21,11 +21,11 @@ use wiremock::MockServer;
 
 use crate::helpers::{TestApp, call_ok, spawn_app_on, spawn_app_with};
 
-const PASSWORD: &str = "correct horse battery";
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub(crate) const PASSWORD: &str = "correct horse battery";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 /// A server with OAuth on, the owner's password set before it starts.
-async fn spawn_auth_app(adjust: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_auth_app(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     set_password(&dir).await;
     let (usda, off) = (MockServer::start().await, MockServer::start().await);
@@ -201,7 +201,7 @@ async fn tokens_of(
 }
 
 /// A raw tools/call with a bearer token; answers the status and the WWW-Authenticate header.
-async fn raw_call(
+pub(crate) async fn raw_call(
     app: &TestApp,
     token: Option<&str>,
     tool: &str,
@@ -226,7 +226,7 @@ async fn raw_call(
     (status, challenge, body)
 }
 
-fn oats() -> Value {
+pub(crate) fn oats() -> Value {
     json!({ "name": "Overnight oats", "servingSize": { "amount": 250, "unit": "g" }, "nutrients": { "calories": 350, "protein_g": 15 } })
 }
 
@@ -460,7 +460,7 @@ async fn register(app: &TestApp, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
-async fn register_public(app: &TestApp) -> String {
+pub(crate) async fn register_public(app: &TestApp) -> String {
     let answer = register(app, json!({"client_name": "rules", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"]})).await;
     assert_eq!(answer.status(), StatusCode::CREATED);
     let body: Value = answer.json().await.unwrap();
@@ -499,7 +499,7 @@ fn authorize_url(
 }
 
 /// Runs the consent for a fresh PKCE pair and returns (code, verifier).
-async fn code_for(app: &TestApp, client_id: &str) -> (String, String) {
+pub(crate) async fn code_for(app: &TestApp, client_id: &str) -> (String, String) {
     let pkce = pkce();
     let url = authorize_url(app, client_id, Some(&pkce.challenge), Some("S256"));
     let callback = Browser::new().approve(&app.url(""), &url).await;
@@ -507,7 +507,7 @@ async fn code_for(app: &TestApp, client_id: &str) -> (String, String) {
     (query_param(&callback, "code").unwrap(), pkce.verifier)
 }
 
-async fn token(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
+pub(crate) async fn token(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let answer = reqwest::Client::new()
         .post(app.url("/token"))
         .form(form)
