@@ -22,6 +22,7 @@ use crate::mcp::types::{
     CalculateMealInput, CalculateMealOutput, GetNutritionInput, NutritionOutput, SaveFoodInput,
     SaveFoodOutput, SearchFoodInput, SearchFoodOutput,
 };
+use crate::oauth::bearer::principal_of;
 use crate::service::{FoodService, ToolError};
 use crate::telemetry::RequestSpan;
 
@@ -195,16 +196,20 @@ impl ServerHandler for FoodMcp {
             .tool_router
             .get(&request.name)
             .map_or_else(|| "unknown".to_string(), |t| t.name.to_string());
-        let parent = context
-            .extensions
-            .get::<http::request::Parts>()
+        let parts = context.extensions.get::<http::request::Parts>();
+        let parent = parts
             .and_then(|parts| parts.extensions.get::<RequestSpan>())
             .map(|span| span.0.clone());
+        // Who is calling: the OAuth client the bearer layer verified (absent with auth off).
+        let client_id = parts
+            .and_then(|parts| principal_of(parts))
+            .map_or("-", |principal| principal.client_id.as_str());
         let span = tracing::info_span!(
             parent: parent.as_ref().and_then(|p| p.id()),
             "mcp.tool",
             otel.name = %format_args!("tools/call {tool}"),
             mcp.tool.name = %tool,
+            oauth.client_id = %client_id,
             mcp.tool.is_error = Empty,
             otel.status_code = Empty,
         );

@@ -217,6 +217,10 @@ async fn one_tools_call_is_one_trace_from_http_through_the_actors_to_storage() {
 
     let tool_attributes = attributes(tool);
     assert_eq!(tool_attributes["mcp.tool.name"], "save_food");
+    assert_eq!(
+        tool_attributes["oauth.client_id"], client_id,
+        "the principal reaches the tool"
+    );
     assert_eq!(tool_attributes["mcp.tool.is_error"], "false");
 
     // save_food may look the food up first; the save is its own message.
