@@ -507,6 +507,22 @@ pub(crate) async fn code_for(app: &TestApp, client_id: &str) -> (String, String)
     (query_param(&callback, "code").unwrap(), pkce.verifier)
 }
 
+/// Registers a public client and runs the code flow by hand; answers its id and the token response.
+pub(crate) async fn tokens_for_new_client(app: &TestApp) -> (String, Value) {
+    let client_id = register_public(app).await;
+    let (code, verifier) = code_for(app, &client_id).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("client_id", client_id.as_str()),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, tokens) = token(app, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    (client_id, tokens)
+}
+
 pub(crate) async fn token(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let answer = reqwest::Client::new()
         .post(app.url("/token"))

@@ -25,6 +25,7 @@ use wiremock::{Mock, ResponseTemplate, matchers::any};
 use crate::helpers::{call_ok, spawn_app};
 use crate::oauth::{
     PASSWORD, REDIRECT, code_for, oats, raw_call, register_public, spawn_auth_app, token,
+    tokens_for_new_client,
 };
 
 /// What the collector received: spans, and the resource attributes they came with.
@@ -338,20 +339,7 @@ async fn metrics_count_requests_tools_actors_cache_upstreams_and_tokens() {
     .await;
     // The token gauge comes from a running token store.
     let auth = spawn_auth_app(|_| {}).await;
-    let client_id = register_public(&auth).await;
-    let (code, verifier) = code_for(&auth, &client_id).await;
-    let (status, _) = token(
-        &auth,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", &client_id),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    tokens_for_new_client(&auth).await;
 
     // Not on the public listener.
     let public = http.get(app.url("/metrics")).send().await.unwrap();
