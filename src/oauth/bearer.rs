@@ -96,23 +96,14 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
-/// The scope the request needs: from the `Mcp-Method`/`Mcp-Name` headers when the client sends
-/// them, else from a bounded look at the JSON-RPC body, which is put back for rmcp.
+/// The scope the request needs, from a bounded look at the JSON-RPC body, which is put back for
+/// rmcp.
 async fn needed_scope(
     request: Request,
     max_body: usize,
 ) -> Result<(Request, Option<&'static str>), Response> {
-    let headers = request.headers();
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    if let Some(method) = header("mcp-method") {
-        let name = header("mcp-name");
-        return Ok((request, scope_for(&method, name.as_deref())));
-    }
+    // Always the body, never the Mcp-Method/Mcp-Name headers: the body is what rmcp executes, and
+    // a header that disagreed with it must not pick the scope.
     if request.method() != Method::POST {
         return Ok((request, None));
     }

@@ -361,6 +361,33 @@ async fn a_read_only_token_cannot_save_food() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+
+    // Headers that name another method, or a batch that hides save_food, change nothing.
+    let save = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "save_food", "arguments": oats()}});
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    for (body, headers) in [
+        (save.clone(), vec![("Mcp-Method", "tools/list")]),
+        (
+            save.clone(),
+            vec![("Mcp-Method", "tools/call"), ("Mcp-Name", "search_food")],
+        ),
+        (json!([list, save]), vec![]),
+    ] {
+        let mut request = reqwest::Client::new()
+            .post(app.url("/mcp"))
+            .bearer_auth(&access)
+            .header("Accept", "application/json, text/event-stream")
+            .header("MCP-Protocol-Version", "2025-06-18")
+            .json(&body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        assert_eq!(
+            request.send().await.unwrap().status(),
+            StatusCode::FORBIDDEN,
+            "{body}"
+        );
+    }
     app.stop().await;
 }
 
