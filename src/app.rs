@@ -187,19 +187,22 @@ impl App {
     }
 }
 
-/// Without OAuth, /mcp is open to whoever reaches it: allowed only on a loopback address.
+/// Without OAuth, or with consent that approves everyone, /mcp is open to whoever reaches it:
+/// allowed only on a loopback address.
 fn check_exposure(config: &Config) -> anyhow::Result<()> {
-    if config.auth.enabled {
+    let open = if !config.auth.enabled {
+        "auth.enabled = false leaves /mcp open to anyone"
+    } else if config.auth.consent == ConsentMode::Auto {
+        "auth.consent = \"auto\" gives a token to anyone who registers a client"
+    } else {
         return Ok(());
-    }
+    };
     anyhow::ensure!(
         config.bind.ip().is_loopback(),
-        "auth.enabled = false leaves /mcp open to anyone; refusing to listen on {} (bind a loopback address, or enable auth)",
+        "{open}; refusing to listen on {} (bind a loopback address, or use password consent)",
         config.bind
     );
-    tracing::warn!(
-        "AUTHENTICATION IS OFF: /mcp is open to every local process. Use this only for local protocol testing."
-    );
+    tracing::warn!("{open}: use this only for local development and protocol testing");
     Ok(())
 }
 
@@ -305,5 +308,37 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 ),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_modes_refuse_a_public_address() {
+        let mut config = Config::defaults();
+        config.bind = "0.0.0.0:3000".parse().unwrap();
+        assert!(
+            check_exposure(&config).is_ok(),
+            "password consent may listen anywhere"
+        );
+        config.auth.consent = ConsentMode::Auto;
+        assert!(
+            check_exposure(&config)
+                .unwrap_err()
+                .to_string()
+                .contains("auto")
+        );
+        config.auth.consent = ConsentMode::Password;
+        config.auth.enabled = false;
+        assert!(
+            check_exposure(&config)
+                .unwrap_err()
+                .to_string()
+                .contains("auth.enabled")
+        );
+        config.bind = "127.0.0.1:3000".parse().unwrap();
+        assert!(check_exposure(&config).is_ok());
     }
 }

@@ -271,7 +271,10 @@ fn check_redemption(
     if presented.client_id != record.client_id {
         return Err(CodeError::WrongClient);
     }
-    if presented.redirect_uri != record.redirect_uri.as_deref() {
+    // RFC 6749 §4.1.3: required, and identical, only when the authorization request had one.
+    if let Some(expected) = record.redirect_uri.as_deref()
+        && presented.redirect_uri != Some(expected)
+    {
         return Err(CodeError::RedirectMismatch);
     }
     record.code_challenge.verify(presented.code_verifier)?;

@@ -58,7 +58,10 @@ pub struct ConsentForm {
 /// A request that passed every check: safe to show, and to redirect for.
 struct Valid {
     client: Client,
+    /// Where the answer goes: the presented URI, or the client's only registered one.
     redirect_uri: String,
+    /// Whether the request named it: the token request must repeat it only then (RFC 6749 §4.1.3).
+    redirect_presented: bool,
     state: Option<String>,
     scopes: Vec<String>,
     challenge: CodeChallenge,
@@ -193,6 +196,7 @@ async fn validate(oauth: &OAuthState, params: &AuthorizeParams) -> Result<Valid,
     Ok(Valid {
         client,
         redirect_uri,
+        redirect_presented: params.redirect_uri.is_some(),
         state: params.state.clone(),
         scopes,
         challenge,
@@ -204,7 +208,7 @@ async fn validate(oauth: &OAuthState, params: &AuthorizeParams) -> Result<Valid,
 async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
     let request = CodeRequest {
         client_id: valid.client.client_id.clone(),
-        redirect_uri: Some(valid.redirect_uri.clone()),
+        redirect_uri: valid.redirect_presented.then(|| valid.redirect_uri.clone()),
         code_challenge: valid.challenge,
         scopes: valid.scopes,
         resource: valid.resource,
@@ -232,9 +236,14 @@ async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
 
 pub async fn show(
     State(oauth): State<OAuthState>,
+    connect: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(params): Query<AuthorizeParams>,
 ) -> Response {
+    // Bounded like the decision: each look-up may fetch a client metadata document.
+    if let Err(retry) = oauth.consent_limit.check(client_ip(&connect)) {
+        return too_many(retry);
+    }
     let valid = match validate(&oauth, &params).await {
         Ok(valid) => valid,
         Err(rejection) => return rejection.into_response(),

@@ -22,15 +22,25 @@ pub enum OwnerError {
     Storage(#[from] StorageError),
 }
 
+/// Password checks running at once: each argon2 check holds ~19 MiB and a blocking thread, so a
+/// flood of guesses from many addresses queues here instead of exhausting memory.
+const CONCURRENT_CHECKS: usize = 2;
+
 #[derive(Clone)]
 pub struct OwnerPassword {
     repo: OwnerRepo,
     clock: Clock,
+    checks: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl OwnerPassword {
     pub fn new(repo: OwnerRepo, clock: Clock) -> OwnerPassword {
-        OwnerPassword { repo, clock }
+        let checks = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
+        OwnerPassword {
+            repo,
+            clock,
+            checks,
+        }
     }
 
     /// Replaces the owner's password.
@@ -63,6 +73,11 @@ impl OwnerPassword {
 
     /// Whether `password` is the owner's.
     pub async fn verify(&self, password: &str) -> Result<bool, OwnerError> {
+        let _turn = self
+            .checks
+            .acquire()
+            .await
+            .map_err(|e| OwnerError::Hash(e.to_string()))?;
         let stored = self.repo.password_hash().await?.ok_or(OwnerError::NotSet)?;
         let password = password.to_string();
         tokio::task::spawn_blocking(move || {

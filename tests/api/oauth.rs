@@ -1068,3 +1068,33 @@ async fn a_client_id_metadata_document_stands_in_for_registration() {
     assert_eq!(status, 200, "{issued}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_with_one_redirect_uri_may_leave_it_out() {
+    let app = spawn_auth_app(|_| {}).await;
+    let client_id = register_public(&app).await;
+    let pkce = pkce();
+    let url = authorize_url(&app, &client_id, Some(&pkce.challenge), Some("S256")).replace(
+        &format!(
+            "&redirect_uri={}",
+            url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+        ),
+        "",
+    );
+    assert!(!url.contains("redirect_uri"), "{url}");
+    let callback = Browser::new().approve(&app.url(""), &url).await;
+    assert!(
+        callback.starts_with(REDIRECT),
+        "the registered URI is used: {callback}"
+    );
+    let code = query_param(&callback, "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("client_id", client_id.as_str()),
+        ("code_verifier", pkce.verifier.as_str()),
+    ];
+    let (status, body) = token(&app, &form).await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
