@@ -6,12 +6,34 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
+use reqwest::{RequestBuilder, Response};
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::SourceError;
 use crate::food::model::Source;
+
+/// Sends a request that expects JSON, within `timeout`; a transport failure becomes
+/// [`SourceError::Unavailable`] and the status lands on the current (upstream.fetch) span.
+pub(crate) async fn send_json(
+    request: RequestBuilder,
+    upstream: Source,
+    timeout: Duration,
+) -> Result<Response, SourceError> {
+    let response = request
+        .header(ACCEPT, "application/json")
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|err| transport_error(upstream, err, timeout))?;
+    tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute(
+        &tracing::Span::current(),
+        "http.response.status_code",
+        i64::from(response.status().as_u16()),
+    );
+    Ok(response)
+}
 
 /// Maps a failed `send()`/body read to [`SourceError::Unavailable`]. The reason is composed here rather
 /// than taken from `reqwest::Error`'s text, which includes the request URL.

@@ -11,14 +11,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::header::{ACCEPT, HeaderValue, USER_AGENT};
+use reqwest::header::{HeaderValue, USER_AGENT};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::http::{
     ceil_secs, format_amount, lenient_f64, lenient_object, lenient_string, lenient_vec, number,
-    parse_json, retry_after, transport_error,
+    parse_json, retry_after, send_json, transport_error,
 };
 use super::{ConfigError, FoodSource, SourceError};
 use crate::config::OpenFoodFactsConfig;
@@ -126,19 +126,9 @@ impl OpenFoodFactsClient {
         code: Option<&str>,
     ) -> Result<Vec<u8>, SourceError> {
         acquire(limiter).await?;
-        let response = request
-            .header(USER_AGENT, self.user_agent.clone())
-            .header(ACCEPT, "application/json")
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|err| transport_error(UPSTREAM, err, self.timeout))?;
+        let request = request.header(USER_AGENT, self.user_agent.clone());
+        let response = send_json(request, UPSTREAM, self.timeout).await?;
         let status = response.status();
-        tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute(
-            &tracing::Span::current(),
-            "http.response.status_code",
-            i64::from(status.as_u16()),
-        );
         let retry = retry_after(response.headers());
         let body = response
             .bytes()

@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{
     ceil_secs, format_amount, lenient_f64, lenient_object, lenient_string, lenient_vec, parse_json,
-    retry_after, transport_error,
+    retry_after, send_json, transport_error,
 };
 use super::{ConfigError, FoodSource, SourceError};
 use crate::config::UsdaConfig;
@@ -66,19 +66,9 @@ impl UsdaClient {
         request: RequestBuilder,
         food_id: Option<&str>,
     ) -> Result<Vec<u8>, SourceError> {
-        let response = request
-            .header(API_KEY_HEADER, self.api_key.clone())
-            .header(ACCEPT, "application/json")
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|err| transport_error(UPSTREAM, err, self.timeout))?;
+        let request = request.header(API_KEY_HEADER, self.api_key.clone());
+        let response = send_json(request, UPSTREAM, self.timeout).await?;
         let status = response.status();
-        tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute(
-            &tracing::Span::current(),
-            "http.response.status_code",
-            i64::from(status.as_u16()),
-        );
         let headers = response.headers().clone();
         let body = response
             .bytes()
