@@ -78,11 +78,7 @@ SERVER_PID=""
 SUMMARY_PRINTED=""
 cleanup() {
   local rc=$?
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-  fi
+  stop_server
   if [[ $rc -eq 0 && -z "${CONFORMANCE_KEEP_RESULTS:-}" ]]; then
     rm -rf "$WORK"
   elif [[ -z "$SUMMARY_PRINTED" ]]; then

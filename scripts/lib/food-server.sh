@@ -8,6 +8,7 @@
 #                               port (nothing leaves the machine); the caller exports the rest
 #   show_server_log [LINES]     the end of $WORK/server.log, on stderr
 #   wait_for_health TIMEOUT     until GET $BASE/health answers 200; dies if SERVER_PID exits first
+#   stop_server                 SIGTERM to SERVER_PID (graceful, 5 s), then SIGKILL; no-op if gone
 
 food_server_binary() {
   if [[ -n "${FOOD_MCP_BIN:-}" ]]; then
@@ -62,4 +63,12 @@ wait_for_health() {
     fi
     sleep 0.2
   done
+}
+
+stop_server() {
+  if [[ -n "${SERVER_PID:-}" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+  fi
 }

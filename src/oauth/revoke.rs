@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::actors::token_store::{TokenError, TokenStoreMsg};
 use crate::oauth::error::OAuthError;
-use crate::oauth::routes::{OAuthState, actor_down, client_ip, internal, read_form};
+use crate::oauth::routes::{OAuthState, actor_down, internal, limited_form};
 use crate::oauth::secrets::Secret;
 
 #[derive(Deserialize)]
@@ -47,11 +47,7 @@ async fn revoke_token(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, OAuthError> {
-    oauth
-        .token_limit
-        .check(client_ip(&connect))
-        .map_err(OAuthError::too_many_requests)?;
-    let params: RevokeParams = read_form(&headers, body).await?;
+    let params: RevokeParams = limited_form(&oauth, &connect, &headers, body).await?;
     let client = oauth
         .authenticate(
             &headers,

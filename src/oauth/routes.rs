@@ -332,6 +332,20 @@ pub async fn read_form<T: serde::de::DeserializeOwned>(
         .map_err(|e| OAuthError::invalid_request(format!("malformed form body: {e}")))
 }
 
+/// The start of every /token and /revoke request: the per-address limit, then the form.
+pub async fn limited_form<T: serde::de::DeserializeOwned>(
+    oauth: &OAuthState,
+    connect: &ConnectInfo<SocketAddr>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, OAuthError> {
+    oauth
+        .token_limit
+        .check(client_ip(connect))
+        .map_err(OAuthError::too_many_requests)?;
+    read_form(headers, body).await
+}
+
 /// The address a request came from (the socket peer; put the server behind a proxy that keeps
 /// per-client limits meaningful, or accept that they become per-proxy).
 pub fn client_ip(connect: &ConnectInfo<SocketAddr>) -> std::net::IpAddr {

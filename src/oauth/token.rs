@@ -18,7 +18,7 @@ use crate::actors::auth_codes::{AuthCodesMsg, CodeError};
 use crate::actors::client_registry::{Client, GrantType};
 use crate::actors::token_store::{IssuedTokens, TokenError, TokenStoreMsg};
 use crate::oauth::error::OAuthError;
-use crate::oauth::routes::{OAuthState, actor_down, client_ip, internal, read_form};
+use crate::oauth::routes::{OAuthState, actor_down, internal, limited_form};
 use crate::oauth::scopes;
 use crate::oauth::secrets::Secret;
 
@@ -75,11 +75,7 @@ async fn exchange(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, OAuthError> {
-    oauth
-        .token_limit
-        .check(client_ip(&connect))
-        .map_err(OAuthError::too_many_requests)?;
-    let params: TokenParams = read_form(&headers, body).await?;
+    let params: TokenParams = limited_form(&oauth, &connect, &headers, body).await?;
     let grant_type = required(&params.grant_type, "grant_type")?;
     if grant_type != "authorization_code" && grant_type != "refresh_token" {
         return Err(OAuthError::unsupported_grant_type(format!(
