@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use food_mcp::catalog::{CatalogStore, SR_LEGACY_DOWNLOAD_URL, import_command};
+use food_mcp::catalog::{SR_LEGACY_DOWNLOAD_URL, import_command};
+use food_mcp::storage::catalog::CatalogStore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 #[tokio::main]

@@ -6,10 +6,10 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 
-use crate::actors::client_registry::ClientStore;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::oauth::owner::OwnerPassword;
+use crate::http::owner::OwnerPassword;
+use crate::ports::ClientStore;
 use crate::storage::{self, oauth::OAuthStore, owner::OwnerRepo};
 
 /// Sets the owner's consent password: asked twice on a terminal, else read as one line of stdin.

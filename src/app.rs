@@ -3,34 +3,27 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::{
-    Json, Router, extract::State, http::StatusCode, middleware, response::IntoResponse,
-    routing::get,
-};
+use axum::{Router, http::StatusCode, middleware, routing::get};
 use metrics_exporter_prometheus::PrometheusHandle;
 use ractor::ActorCell;
-use rmcp::transport::streamable_http_server::{
-    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-};
-use sqlx::SqlitePool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::actors::food_cache::FoodCacheHandle;
 use crate::actors::{auth_codes, client_registry, food_cache, token_store};
-use crate::catalog::CatalogStore;
 use crate::clock::Clock;
 use crate::config::{Config, ConsentMode};
-use crate::mcp::server::FoodMcp;
-use crate::oauth::bearer::{BearerState, require_bearer};
-use crate::oauth::metadata::RESOURCE_METADATA_PATH;
-use crate::oauth::owner::OwnerPassword;
-use crate::oauth::routes::{self, Actors, OAuthState};
-use crate::service::FoodService;
+use crate::http::bearer::{BearerState, require_bearer};
+use crate::http::oauth::metadata::RESOURCE_METADATA_PATH;
+use crate::http::oauth::{self, Actors, OAuthState};
+use crate::http::{health, owner::OwnerPassword};
+use crate::mcp;
 use crate::sources::{FoodSource, openfoodfacts::OpenFoodFactsClient, usda::UsdaClient};
-use crate::storage::{self, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo};
+use crate::storage::catalog::CatalogStore;
+use crate::storage::{self, Pool, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo};
 use crate::telemetry;
+use crate::tools::FoodService;
 
 /// Longest a request may take before the server answers 503; upstream timeouts are shorter.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,16 +31,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// A built application: the router plus what must be stopped when it shuts down.
 pub struct App {
     pub router: Router,
-    pool: SqlitePool,
+    pool: Pool,
     actors: Vec<(ActorCell, JoinHandle<()>)>,
     background: Vec<JoinHandle<()>>,
     mcp_cancel: CancellationToken,
     metrics: PrometheusHandle,
-}
-
-#[derive(Clone)]
-struct AppState {
-    pool: SqlitePool,
 }
 
 impl App {
@@ -84,23 +72,21 @@ impl App {
             CatalogStore::new(pool.clone()),
         ));
         let mcp_cancel = CancellationToken::new();
-        let mut mcp = mcp_service(&config, service, mcp_cancel.clone());
-        let mut router = Router::new()
-            .route("/health", get(health))
-            .with_state(AppState { pool: pool.clone() });
+        let mut mcp = mcp::service(&config, service, mcp_cancel.clone());
+        let mut router = health::router(pool.clone());
 
         if config.auth.enabled {
-            let oauth = start_oauth(&config, &pool, &clock, &mut actors).await?;
+            let oauth_state = start_oauth(&config, &pool, &clock, &mut actors).await?;
             mcp = mcp.layer(middleware::from_fn_with_state(
                 BearerState {
-                    tokens: oauth.tokens.clone(),
+                    tokens: oauth_state.tokens.clone(),
                     resource: config.mcp_resource(),
                     metadata_url: format!("{}{RESOURCE_METADATA_PATH}", config.public_base()),
                     max_body: config.mcp.max_request_bytes,
                 },
                 require_bearer,
             ));
-            let limits = oauth.clone();
+            let limits = oauth_state.clone();
             background.push(tokio::spawn(async move {
                 let mut every = tokio::time::interval(Duration::from_secs(60));
                 loop {
@@ -108,7 +94,7 @@ impl App {
                     limits.retain_recent();
                 }
             }));
-            router = router.merge(routes::router(oauth));
+            router = router.merge(oauth::router(oauth_state));
         }
         let router = router
             .merge(mcp)
@@ -210,7 +196,7 @@ fn check_exposure(config: &Config) -> anyhow::Result<()> {
 /// mode, generates the owner's password and prints it once.
 async fn start_oauth(
     config: &Config,
-    pool: &SqlitePool,
+    pool: &Pool,
     clock: &Clock,
     actors: &mut Vec<(ActorCell, JoinHandle<()>)>,
 ) -> anyhow::Result<OAuthState> {
@@ -270,45 +256,6 @@ async fn start_oauth(
         owner,
         clock.clone(),
     )
-}
-
-/// `/mcp`: rmcp's Streamable HTTP service, stateless with JSON responses. Kept as its own router
-/// so the bearer layer wraps `/mcp` alone.
-fn mcp_service(config: &Config, service: Arc<FoodService>, cancel: CancellationToken) -> Router {
-    let http_config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
-        .with_json_response(true)
-        .with_sse_keep_alive(None)
-        .with_allowed_hosts(config.allowed_hosts())
-        .with_max_request_body_bytes(config.mcp.max_request_bytes)
-        .with_cancellation_token(cancel);
-    // The factory runs per request when stateless: one Arc clone.
-    let handler = FoodMcp::new(service);
-    let mcp = StreamableHttpService::new(
-        move || Ok(handler.clone()),
-        Arc::new(LocalSessionManager::default()),
-        http_config,
-    );
-    Router::new().nest_service("/mcp", mcp)
-}
-
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let version = env!("CARGO_PKG_VERSION");
-    match storage::ping(&state.pool).await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(serde_json::json!({ "status": "ok", "database": "ok", "version": version })),
-        ),
-        Err(err) => {
-            tracing::error!(%err, "health check: database unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    serde_json::json!({ "status": "degraded", "database": "unavailable", "version": version }),
-                ),
-            )
-        }
-    }
 }
 
 #[cfg(test)]

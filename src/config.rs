@@ -9,8 +9,6 @@ use figment::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::oauth::cimd::CimdSettings;
-
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize)]
@@ -219,6 +217,47 @@ impl Config {
         match self.public_url.port() {
             Some(port) => names.iter().map(|name| format!("{name}:{port}")).collect(),
             None => names.iter().map(|name| name.to_string()).collect(),
+        }
+    }
+}
+
+/// Default size limit of a client metadata document.
+pub const CIMD_DEFAULT_MAX_BYTES: usize = 128 * 1024;
+/// The smallest size limit a configuration may set: a 5 KB cap elsewhere broke real clients,
+/// whose documents list many redirect URIs and long names.
+pub const CIMD_MIN_MAX_BYTES: usize = 64 * 1024;
+
+/// Client ID Metadata Documents: URL-shaped `client_id`s fetched by `http::cimd`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct CimdSettings {
+    /// Whether URL `client_id`s are accepted (advertised as
+    /// `client_id_metadata_document_supported`).
+    pub enabled: bool,
+    /// Tests only: also fetch `http://127.0.0.1:<port>/…` and connect to loopback addresses.
+    /// Other private and reserved addresses stay refused.
+    pub allow_loopback: bool,
+    /// Largest document accepted, in bytes; values below [`CIMD_MIN_MAX_BYTES`] are raised to it.
+    pub max_bytes: usize,
+    /// Limit for the whole fetch: resolving, connecting, TLS, headers and body.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How long a valid document is reused before being fetched again.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    /// Most documents kept in the cache.
+    pub cache_entries: u64,
+}
+
+impl Default for CimdSettings {
+    fn default() -> CimdSettings {
+        CimdSettings {
+            enabled: true,
+            allow_loopback: false,
+            max_bytes: CIMD_DEFAULT_MAX_BYTES,
+            timeout: Duration::from_secs(5),
+            cache_ttl: Duration::from_secs(60 * 60),
+            cache_entries: 256,
         }
     }
 }

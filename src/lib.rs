@@ -1,30 +1,37 @@
 //! food-mcp: a remote MCP server that does nutrition lookup and arithmetic deterministically.
 //!
-//! Crate map:
-//! - [`actors`]: the actors that own mutable state (food cache, OAuth clients, codes, tokens).
-//! - [`admin`]: the operator commands (owner password, client list and revocation).
-//! - [`app`]: wiring — config → storage → actors → router — and the serve loop.
-//! - [`catalog`]: the offline USDA catalog — FoodData Central CSV import into SQLite, FTS5 search.
+//! Crate map, from the bottom layer up (a module only imports modules listed before it, except
+//! `storage`, which implements the ports for `app` to wire in):
 //! - [`clock`]: wall-clock unix seconds, replaceable in tests.
-//! - [`config`]: layered settings (defaults, file, `.env`, environment).
-//! - [`food`]: the pure nutrition domain — units, nutrients, meals, search ranking.
-//! - [`mcp`]: the rmcp server handler, the four tools and their input/output types.
-//! - [`oauth`]: OAuth 2.1 rules — PKCE, redirect URIs, secrets, client metadata documents, rate limits.
-//! - [`service`]: what each tool does, over the food cache and the pure domain.
-//! - [`sources`]: upstream clients (USDA FoodData Central, Open Food Facts).
-//! - [`storage`]: opening the database and the sqlx implementations of the storage traits.
 //! - [`telemetry`]: logs (text or JSON, trace ids, redaction), OpenTelemetry export, HTTP spans, metrics.
+//! - [`config`]: layered settings (defaults, file, `.env`, environment).
+//! - [`food`]: the pure nutrition domain — units, portions, nutrients, meals, search ranking.
+//! - [`auth`]: the pure OAuth 2.1 domain — client, code and token records, PKCE, redirect URIs,
+//!   secrets, scopes, client metadata rules.
+//! - [`ports`]: what the actors and the importer need from storage (traits, `StorageError`).
+//! - [`sources`]: upstream clients (USDA FoodData Central, Open Food Facts).
+//! - [`storage`]: opening the database and the sqlx implementations of the ports; the only SQL.
+//! - [`catalog`]: the offline USDA catalog importer (FoodData Central CSV → SQLite).
+//! - [`actors`]: the actors that own mutable state, each behind a typed handle.
+//! - [`tools`]: what each MCP tool does, and its input and output types.
+//! - [`http`]: the HTTP edge — health, the bearer layer, the OAuth endpoints and consent page,
+//!   rate limits, the owner password, client metadata documents.
+//! - [`mcp`]: the rmcp glue — the server handler, its tool router and the `/mcp` service.
+//! - [`app`]: wiring — config → storage → actors → router — and the serve loop.
+//! - [`admin`]: the operator commands (owner password, client list and revocation).
 
 pub mod actors;
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod food;
+pub mod http;
 pub mod mcp;
-pub mod oauth;
-pub mod service;
+pub mod ports;
 pub mod sources;
 pub mod storage;
 pub mod telemetry;
+pub mod tools;

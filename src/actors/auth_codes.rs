@@ -8,43 +8,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
 use tokio::task::JoinHandle;
 
 use super::reply;
-use super::token_store::{FamilyId, Grant};
+use crate::auth::code::{CodeRecord, CodeRequest};
+use crate::auth::pkce::PkceError;
+use crate::auth::secrets::{EntropyError, Secret};
+use crate::auth::token::{FamilyId, Grant};
 use crate::clock::{Clock, secs};
-use crate::oauth::pkce::{CodeChallenge, PkceError};
-use crate::oauth::secrets::{EntropyError, Secret, SecretHash};
-use crate::storage::StorageError;
-
-/// What the owner approved at /authorize, to be bound to the code.
-#[derive(Debug, Clone)]
-pub struct CodeRequest {
-    pub client_id: String,
-    /// The `redirect_uri` parameter exactly as the authorization request carried it; the token
-    /// request must repeat it (RFC 6749 §4.1.3).
-    pub redirect_uri: Option<String>,
-    pub code_challenge: CodeChallenge,
-    pub scopes: Vec<String>,
-    /// The RFC 8707 resource the tokens will be bound to.
-    pub resource: String,
-}
-
-/// A stored code. `family` names the tokens its redemption issues, so a replay can revoke them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRecord {
-    pub hash: SecretHash,
-    pub client_id: String,
-    pub redirect_uri: Option<String>,
-    pub code_challenge: CodeChallenge,
-    pub scopes: Vec<String>,
-    pub resource: String,
-    pub family: FamilyId,
-    pub expires_at: i64,
-    pub redeemed_at: Option<i64>,
-}
+use crate::ports::{CodeStore, StorageError};
 
 /// Why a code was not redeemed. All but `Storage` and `Entropy` are `invalid_grant` on the wire.
 #[derive(Debug, thiserror::Error)]
@@ -66,17 +39,6 @@ pub enum CodeError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Entropy(#[from] EntropyError),
-}
-
-/// Where codes live.
-#[async_trait]
-pub trait CodeStore: Send + Sync {
-    async fn insert_code(&self, code: &CodeRecord) -> Result<(), StorageError>;
-    async fn get_code(&self, hash: &SecretHash) -> Result<Option<CodeRecord>, StorageError>;
-    /// Marks the code redeemed unless it already was; returns whether this call marked it.
-    async fn mark_code_redeemed(&self, hash: &SecretHash, at: i64) -> Result<bool, StorageError>;
-    /// Deletes codes that expired at or before `now`; returns how many.
-    async fn delete_expired_codes(&self, now: i64) -> Result<u64, StorageError>;
 }
 
 pub enum AuthCodesMsg {
@@ -288,6 +250,7 @@ mod tests {
 
     use super::*;
     use crate::actors::fakes::{FakeStore, ask};
+    use crate::auth::pkce::CodeChallenge;
 
     const T0: i64 = 1_800_000_000;
     const TTL: Duration = Duration::from_secs(300);

@@ -7,129 +7,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
 use tokio::task::JoinHandle;
 
 use super::reply;
+use crate::auth::client::{
+    AuthMethod, Client, ClientCredential, ClientMetadata, MetadataError, Registered, validate,
+};
+use crate::auth::secrets::{EntropyError, Secret, new_id};
 use crate::clock::{Clock, secs};
-use crate::oauth::redirect::RedirectUri;
-use crate::oauth::secrets::{EntropyError, Secret, SecretHash, new_id};
-use crate::storage::StorageError;
-
-/// Longest accepted `client_name`; it is shown on the consent page.
-const MAX_CLIENT_NAME_CHARS: usize = 200;
-
-/// How a client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// A public client (Claude Code and other native apps): PKCE is its only proof.
-    None,
-    ClientSecretPost,
-    ClientSecretBasic,
-}
-
-impl AuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::None => "none",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<AuthMethod> {
-        match value {
-            "none" => Some(AuthMethod::None),
-            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
-            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantType {
-    AuthorizationCode,
-    RefreshToken,
-}
-
-impl GrantType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => "authorization_code",
-            GrantType::RefreshToken => "refresh_token",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<GrantType> {
-        match value {
-            "authorization_code" => Some(GrantType::AuthorizationCode),
-            "refresh_token" => Some(GrantType::RefreshToken),
-            _ => None,
-        }
-    }
-}
-
-/// Client metadata as posted to /register, not yet validated.
-#[derive(Debug, Clone, Default)]
-pub struct ClientMetadata {
-    pub client_name: Option<String>,
-    pub redirect_uris: Vec<String>,
-    /// Empty means `["authorization_code"]` (RFC 7591 §2).
-    pub grant_types: Vec<String>,
-    /// Absent means `client_secret_basic` (RFC 7591 §2).
-    pub token_endpoint_auth_method: Option<String>,
-}
-
-/// A registered client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client {
-    pub client_id: String,
-    pub client_name: Option<String>,
-    pub redirect_uris: Vec<RedirectUri>,
-    pub grant_types: Vec<GrantType>,
-    pub auth_method: AuthMethod,
-    /// SHA-256 of the client secret; `None` for public clients.
-    pub secret_hash: Option<SecretHash>,
-    pub created_at: i64,
-    /// Last successful authentication at the token endpoint.
-    pub last_used_at: Option<i64>,
-}
-
-impl Client {
-    /// Whether an authorization request may redirect to `presented`.
-    pub fn allows_redirect(&self, presented: &str) -> bool {
-        self.redirect_uris.iter().any(|uri| uri.matches(presented))
-    }
-}
-
-/// The answer to a registration: the secret is in clear here and nowhere else, ever.
-#[derive(Debug)]
-pub struct Registered {
-    pub client: Client,
-    pub client_secret: Option<Secret>,
-}
-
-/// The credential a token request carried.
-#[derive(Debug)]
-pub enum ClientCredential {
-    /// Only `client_id`, as a public client sends.
-    None,
-    /// `client_secret` in the form body.
-    SecretPost(Secret),
-    /// `client_secret` in an `Authorization: Basic` header.
-    SecretBasic(Secret),
-}
+use crate::ports::{ClientStore, StorageError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// RFC 7591 `invalid_redirect_uri`.
-    #[error("invalid redirect_uris: {0}")]
-    InvalidRedirectUri(String),
-    /// RFC 7591 `invalid_client_metadata`.
-    #[error("invalid client metadata: {0}")]
-    InvalidMetadata(String),
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
     #[error("unknown client")]
     UnknownClient,
     /// RFC 6749 `invalid_client`: unknown client, wrong secret or wrong method alike.
@@ -139,20 +31,6 @@ pub enum ClientError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Entropy(#[from] EntropyError),
-}
-
-/// Where registrations live.
-#[async_trait]
-pub trait ClientStore: Send + Sync {
-    async fn insert_client(&self, client: &Client) -> Result<(), StorageError>;
-    async fn get_client(&self, client_id: &str) -> Result<Option<Client>, StorageError>;
-    async fn list_clients(&self) -> Result<Vec<Client>, StorageError>;
-    /// Records a successful authentication.
-    async fn touch_client(&self, client_id: &str, at: i64) -> Result<(), StorageError>;
-    /// Returns whether the client existed.
-    async fn delete_client(&self, client_id: &str) -> Result<bool, StorageError>;
-    /// Deletes clients created before `created_before` that never authenticated; returns how many.
-    async fn delete_unused_clients(&self, created_before: i64) -> Result<u64, StorageError>;
 }
 
 pub enum ClientRegistryMsg {
@@ -353,102 +231,13 @@ async fn authenticate(
         .get_client(client_id)
         .await?
         .ok_or(ClientError::AuthenticationFailed)?;
-    if !credential_fits(&client, credential) {
+    if !client.accepts(credential) {
         return Err(ClientError::AuthenticationFailed);
     }
     let now = state.clock.now();
     state.store.touch_client(client_id, now).await?;
     client.last_used_at = Some(now);
     Ok(client)
-}
-
-/// Whether the credential uses the registered method and, for confidential clients, carries the
-/// registered secret (hash comparison is constant-time).
-fn credential_fits(client: &Client, credential: &ClientCredential) -> bool {
-    match (client.auth_method, credential, &client.secret_hash) {
-        (AuthMethod::None, ClientCredential::None, _) => true,
-        (AuthMethod::ClientSecretPost, ClientCredential::SecretPost(secret), Some(hash))
-        | (AuthMethod::ClientSecretBasic, ClientCredential::SecretBasic(secret), Some(hash)) => {
-            secret.hash() == *hash
-        }
-        _ => false,
-    }
-}
-
-struct ValidMetadata {
-    client_name: Option<String>,
-    redirect_uris: Vec<RedirectUri>,
-    grant_types: Vec<GrantType>,
-    auth_method: AuthMethod,
-}
-
-fn validate(
-    metadata: ClientMetadata,
-    max_redirect_uris: usize,
-) -> Result<ValidMetadata, ClientError> {
-    use ClientError::{InvalidMetadata, InvalidRedirectUri};
-
-    if metadata.redirect_uris.is_empty() {
-        return Err(InvalidRedirectUri(
-            "at least one redirect URI is required".into(),
-        ));
-    }
-    if metadata.redirect_uris.len() > max_redirect_uris {
-        return Err(InvalidRedirectUri(format!(
-            "at most {max_redirect_uris} redirect URIs are accepted"
-        )));
-    }
-    let redirect_uris = metadata
-        .redirect_uris
-        .iter()
-        .map(|raw| RedirectUri::parse(raw).map_err(|e| InvalidRedirectUri(format!("{raw:?}: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let client_name = match metadata.client_name.map(|n| n.trim().to_owned()) {
-        Some(name) if name.chars().count() > MAX_CLIENT_NAME_CHARS => {
-            return Err(InvalidMetadata(format!(
-                "client_name is longer than {MAX_CLIENT_NAME_CHARS} characters"
-            )));
-        }
-        Some(name) if name.chars().any(char::is_control) => {
-            return Err(InvalidMetadata(
-                "client_name contains control characters".into(),
-            ));
-        }
-        Some(name) if name.is_empty() => None,
-        other => other,
-    };
-
-    let mut grant_types = Vec::new();
-    for raw in &metadata.grant_types {
-        let grant = GrantType::parse(raw)
-            .ok_or_else(|| InvalidMetadata(format!("unsupported grant_type {raw:?}")))?;
-        if !grant_types.contains(&grant) {
-            grant_types.push(grant);
-        }
-    }
-    if grant_types.is_empty() {
-        grant_types.push(GrantType::AuthorizationCode);
-    }
-    if !grant_types.contains(&GrantType::AuthorizationCode) {
-        return Err(InvalidMetadata(
-            "grant_types must include authorization_code, the only way to obtain tokens".into(),
-        ));
-    }
-
-    let auth_method = match metadata.token_endpoint_auth_method.as_deref() {
-        None => AuthMethod::ClientSecretBasic,
-        Some(raw) => AuthMethod::parse(raw).ok_or_else(|| {
-            InvalidMetadata(format!("unsupported token_endpoint_auth_method {raw:?}"))
-        })?,
-    };
-
-    Ok(ValidMetadata {
-        client_name,
-        redirect_uris,
-        grant_types,
-        auth_method,
-    })
 }
 
 #[cfg(test)]
@@ -458,6 +247,7 @@ mod tests {
 
     use super::*;
     use crate::actors::fakes::{FakeStore, ask};
+    use crate::auth::client::GrantType;
 
     const T0: i64 = 1_800_000_000;
     const DAY: Duration = Duration::from_secs(86_400);
@@ -609,8 +399,10 @@ mod tests {
             let mut bad = metadata(Some("none"));
             break_it(&mut bad);
             match register(&actor, bad).await {
-                Err(ClientError::InvalidRedirectUri(_)) if is_redirect_error => {}
-                Err(ClientError::InvalidMetadata(_)) if !is_redirect_error => {}
+                Err(ClientError::Metadata(MetadataError::InvalidRedirectUri(_)))
+                    if is_redirect_error => {}
+                Err(ClientError::Metadata(MetadataError::InvalidMetadata(_)))
+                    if !is_redirect_error => {}
                 other => panic!("unexpected {other:?}"),
             }
         }

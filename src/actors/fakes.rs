@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
-use super::auth_codes::{CodeRecord, CodeStore};
-use super::client_registry::{Client, ClientStore};
-use super::token_store::{TokenChange, TokenRecord, TokenRepo};
-use crate::oauth::secrets::SecretHash;
-use crate::storage::StorageError;
+use crate::auth::client::Client;
+use crate::auth::code::CodeRecord;
+use crate::auth::secrets::SecretHash;
+use crate::auth::token::{TokenChange, TokenRecord};
+use crate::ports::{ClientStore, CodeStore, StorageError, TokenRepo};
 
 #[derive(Default)]
 pub struct FakeStore {

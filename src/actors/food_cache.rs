@@ -7,7 +7,6 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,8 +17,8 @@ use crate::clock::{Clock, secs};
 use crate::config::CacheConfig;
 use crate::food::model::{Food, FoodSummary, Source};
 use crate::food::search;
+use crate::ports::{CacheEntry, CustomFood, FoodRepo, Payload, StorageError};
 use crate::sources::{FoodSource, SourceError};
-use crate::storage::StorageError;
 
 /// How many results one upstream search fetches and caches; tools apply their own `limit` after
 /// ranking, so the cache key does not depend on it.
@@ -44,14 +43,6 @@ pub struct Cached<T> {
     pub freshness: Freshness,
     /// Set when the answer is stale: why, and since when.
     pub warning: Option<String>,
-}
-
-/// What a cache entry holds.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "data", rename_all = "lowercase")]
-pub enum Payload {
-    Food(Box<Food>),
-    Search(Vec<FoodSummary>),
 }
 
 /// What is asked of the cache.
@@ -79,38 +70,6 @@ impl Lookup {
             Lookup::Food { source, .. } | Lookup::Search { source, .. } => *source,
         }
     }
-}
-
-/// A stored upstream answer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CacheEntry {
-    pub key: String,
-    pub payload: Payload,
-    pub fetched_at: i64,
-    pub expires_at: i64,
-}
-
-/// A food the owner saved.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CustomFood {
-    pub food: Food,
-    pub saved_at: i64,
-    /// After this the food is reported stale (never deleted).
-    pub expires_at: i64,
-}
-
-/// Storage the cache writes through to.
-#[async_trait]
-pub trait FoodRepo: Send + Sync + 'static {
-    async fn get_entry(&self, key: &str) -> Result<Option<CacheEntry>, StorageError>;
-    async fn put_entry(&self, entry: &CacheEntry) -> Result<(), StorageError>;
-    /// Deletes cache entries that expired before `before`; returns how many. Never touches
-    /// custom foods.
-    async fn delete_expired(&self, before: i64) -> Result<u64, StorageError>;
-    async fn get_custom(&self, id: &str) -> Result<Option<CustomFood>, StorageError>;
-    /// Inserts or replaces the custom food with `food.id`.
-    async fn put_custom(&self, custom: &CustomFood) -> Result<(), StorageError>;
-    async fn list_custom(&self) -> Result<Vec<CustomFood>, StorageError>;
 }
 
 /// Why the cache could not answer. Messages are written for the person using the tool.
@@ -592,6 +551,7 @@ mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+    use async_trait::async_trait;
     use tokio::sync::Semaphore;
 
     use super::*;

@@ -11,104 +11,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
 use tokio::task::JoinHandle;
 
 use super::reply;
+use crate::auth::secrets::{EntropyError, Secret, SecretHash};
+use crate::auth::token::{
+    FamilyId, Grant, IssuedTokens, Principal, TokenChange, TokenKind, TokenRecord,
+};
 use crate::clock::{Clock, secs};
-use crate::oauth::secrets::{EntropyError, Secret, SecretHash, new_id};
-use crate::storage::StorageError;
+use crate::ports::{StorageError, TokenRepo};
 
 /// How long a revoked family stays refused by `Issue`: it covers a code replay that revokes the
 /// family between the first redemption and its `Issue` (two actors, two messages).
 const REVOKED_FAMILY_MEMORY_SECS: i64 = 600;
-
-/// The tokens descending from one authorization code; revoked together.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FamilyId(String);
-
-impl FamilyId {
-    pub fn generate() -> Result<FamilyId, EntropyError> {
-        new_id().map(FamilyId)
-    }
-
-    /// Rebuilds an id read from storage.
-    pub fn from_stored(id: String) -> FamilyId {
-        FamilyId(id)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// What a redeemed authorization code grants: the input of `TokenStoreMsg::Issue`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    /// RFC 8707 resource (audience) the tokens are bound to.
-    pub resource: String,
-    pub family: FamilyId,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Access,
-    Refresh,
-    /// A refresh token already exchanged for a successor; using it again is a replay.
-    Rotated,
-}
-
-/// A token as stored: never the token itself, only its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRecord {
-    pub hash: SecretHash,
-    pub kind: TokenKind,
-    pub client_id: String,
-    pub family: FamilyId,
-    pub scopes: Vec<String>,
-    pub resource: String,
-    pub expires_at: i64,
-}
-
-/// One all-or-nothing write: `delete` first, then `insert` (which may re-insert a deleted hash).
-#[derive(Debug, Default)]
-pub struct TokenChange {
-    pub delete: Vec<SecretHash>,
-    pub insert: Vec<TokenRecord>,
-}
-
-/// Where tokens live between restarts.
-#[async_trait]
-pub trait TokenRepo: Send + Sync {
-    /// Every token not expired at `now`, to fill memory at start.
-    async fn load_active_tokens(&self, now: i64) -> Result<Vec<TokenRecord>, StorageError>;
-    /// Applies the change atomically.
-    async fn apply_token_change(&self, change: &TokenChange) -> Result<(), StorageError>;
-    /// Deletes tokens that expired at or before `now`; returns how many.
-    async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StorageError>;
-}
-
-/// Who an access token speaks for, as the bearer middleware needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub resource: String,
-    pub expires_at: i64,
-}
-
-/// A token response's content; the tokens are in clear here and in no other place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedTokens {
-    pub access_token: Secret,
-    pub refresh_token: Secret,
-    /// When the access token expires (`expires_in` = this minus now).
-    pub expires_at: i64,
-    pub scopes: Vec<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -485,7 +401,7 @@ impl State {
             .filter(|t| pick(t))
             .map(|t| t.family.clone())
             .collect();
-        families.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        families.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
         families.dedup();
         families
     }

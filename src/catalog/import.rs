@@ -11,6 +11,7 @@ use zip::ZipArchive;
 use super::{ImportError, Skipped};
 use crate::food::model::Portion;
 use crate::food::nutrients::NutrientKey;
+use crate::ports::catalog::{Batch, FoodRow, NutrientRow, PortionRow};
 
 /// Rows per batch handed to the writer: enough to amortize one multi-row INSERT, few enough that
 /// the handful of batches queued between reader and writer stays well under a megabyte.
@@ -38,35 +39,6 @@ const UNDETERMINED: &str = "undetermined";
 
 /// Measures of two words that would be cut short by taking the first word ("fl oz" → "fl").
 const TWO_WORD_MEASURES: [&str; 3] = ["fl oz", "cubic inch", "cubic centimeter"];
-
-pub(crate) struct FoodRow {
-    pub fdc_id: i64,
-    pub data_type: &'static str,
-    pub description: String,
-    pub category: Option<String>,
-}
-
-pub(crate) struct NutrientRow {
-    pub fdc_id: i64,
-    pub key: NutrientKey,
-    /// Preference among the USDA numbers carrying `key` (0 = best).
-    pub rank: usize,
-    /// Per 100 g.
-    pub amount: f64,
-}
-
-pub(crate) struct PortionRow {
-    pub fdc_id: i64,
-    pub seq: Option<i64>,
-    pub portion: Portion,
-}
-
-/// Rows of one table, in file order; foods always arrive before their nutrients and portions.
-pub(crate) enum Batch {
-    Foods(Vec<FoodRow>),
-    Nutrients(Vec<NutrientRow>),
-    Portions(Vec<PortionRow>),
-}
 
 /// What the reader saw, for the summary.
 #[derive(Default)]

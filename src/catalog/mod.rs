@@ -1,9 +1,9 @@
 //! Offline USDA catalog: imports a FoodData Central CSV download into SQLite and serves foods from it.
 //!
-//! [`import_command`] streams the CSVs ([`import`]: a blocking reader thread) into SQLite (`storage::catalog`:
-//! the async writer) through a small bounded channel, inside one transaction: a failed or interrupted
-//! import leaves the previous catalog as it was. [`CatalogStore`] reads the result and is a
-//! [`FoodSource`](crate::sources::FoodSource) that can be asked before the USDA API.
+//! [`import_command`] streams the CSVs ([`import`]: a blocking reader thread) into SQLite
+//! ([`CatalogWriter`]: the async writer) through a small bounded channel, inside one transaction: a
+//! failed or interrupted import leaves the previous catalog as it was.
+//! [`CatalogStore`](crate::storage::catalog::CatalogStore) reads the result.
 
 pub(crate) mod import;
 
@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
-use crate::storage::catalog as store;
-pub use crate::storage::catalog::CatalogStore;
+use crate::ports::StorageError;
+use crate::storage::Pool;
+use crate::storage::catalog::CatalogWriter;
 
 /// The official SR Legacy download, printed by `food-mcp import usda` when given no input.
 pub const SR_LEGACY_DOWNLOAD_URL: &str =
@@ -63,7 +63,7 @@ pub enum ImportError {
         reason: String,
     },
     #[error("catalog database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] StorageError),
     /// The CSV reader stopped without saying why (its thread panicked or the writer went away).
     #[error("import aborted: the CSV reader stopped unexpectedly")]
     Aborted,
@@ -166,7 +166,7 @@ impl fmt::Display for ImportSummary {
 /// `food-mcp import usda <zip|dir>`: replaces the catalog with the SR Legacy, Foundation and Survey
 /// (FNDDS) foods of the FoodData Central CSV download at `input`. Shows a progress bar on stderr
 /// when it is a terminal. The catalog migration must have run on `pool`.
-pub async fn import_command(pool: &SqlitePool, input: &Path) -> Result<ImportSummary, ImportError> {
+pub async fn import_command(pool: &Pool, input: &Path) -> Result<ImportSummary, ImportError> {
     // indicatif draws on stderr only when it is a terminal, so logs and pipes stay clean.
     let progress = ProgressBar::new(0).with_style(
         ProgressStyle::with_template(
@@ -226,7 +226,7 @@ async fn download(
 }
 
 async fn import(
-    pool: &SqlitePool,
+    pool: &Pool,
     input: &Path,
     progress: &ProgressBar,
 ) -> Result<ImportSummary, ImportError> {
@@ -244,17 +244,15 @@ async fn import(
         })
     };
 
-    // Returning early drops `batches`, which stops the reader at its next send, and drops `tx`,
-    // which rolls back: the previous catalog stays.
-    let mut tx = pool.begin().await?;
-    store::clear(&mut tx).await?;
+    // Returning early drops `batches`, which stops the reader at its next send, and drops
+    // `writer`, which rolls back: the previous catalog stays.
+    let mut writer = CatalogWriter::begin(pool).await?;
     while let Some(batch) = batches.recv().await {
-        store::insert(&mut tx, batch).await?;
+        writer.insert(batch).await?;
     }
     // The channel closes when the reader is done, successfully or not; only success may commit.
     let counts = reader.await.map_err(|_| ImportError::Aborted)??;
-    let nutrients = store::finish(&mut tx).await?;
-    tx.commit().await?;
+    let nutrients = writer.commit().await?;
 
     Ok(ImportSummary {
         foods_by_type: counts.foods_by_type,

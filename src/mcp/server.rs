@@ -18,13 +18,13 @@ use rmcp::{
 use serde::de::DeserializeOwned;
 use tracing::{Instrument, field::Empty};
 
-use crate::mcp::types::{
+use crate::http::bearer::principal_of;
+use crate::telemetry::RequestSpan;
+use crate::tools::types::{
     CalculateMealInput, CalculateMealOutput, GetNutritionInput, NutritionOutput, SaveFoodInput,
     SaveFoodOutput, SearchFoodInput, SearchFoodOutput,
 };
-use crate::oauth::bearer::principal_of;
-use crate::service::{FoodService, ToolError};
-use crate::telemetry::RequestSpan;
+use crate::tools::{FoodService, ToolError};
 
 const INSTRUCTIONS: &str = "Nutrition facts and arithmetic, computed deterministically. \
 Find a food with search_food, then pass its id and source to get_nutrition (one food) or \

@@ -1,14 +1,13 @@
 //! The offline USDA catalog in SQLite: whole-catalog writes for the importer, food lookup and FTS5 recall.
 
-use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
-use crate::catalog::import::Batch;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
 use crate::food::nutrients::{NutrientKey, Nutrients};
 use crate::food::search;
-use crate::sources::{FoodSource, SourceError};
+use crate::ports::StorageError;
+use crate::ports::catalog::Batch;
 
 /// Read access to the imported catalog. Cheap to clone (the pool is a handle).
 #[derive(Clone, Debug)]
@@ -22,7 +21,7 @@ impl CatalogStore {
     }
 
     /// Number of foods in the catalog (0 before the first import).
-    pub async fn count(&self) -> Result<u64, sqlx::Error> {
+    pub async fn count(&self) -> Result<u64, StorageError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_food")
             .fetch_one(&self.pool)
             .await?;
@@ -31,11 +30,12 @@ impl CatalogStore {
 
     /// The full food: per-100 g nutrients and every portion, in USDA order.
     #[tracing::instrument(name = "storage.catalog_food", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "catalog_food"))]
-    pub async fn get_food(&self, fdc_id: i64) -> Result<Option<Food>, sqlx::Error> {
+    pub async fn get_food(&self, fdc_id: i64) -> Result<Option<Food>, StorageError> {
         // sqlx's SQLite worker would keep the caller's span alive (see storage/foods.rs).
-        self.read_food(fdc_id)
+        Ok(self
+            .read_food(fdc_id)
             .with_subscriber(NoSubscriber::default())
-            .await
+            .await?)
     }
 
     async fn read_food(&self, fdc_id: i64) -> Result<Option<Food>, sqlx::Error> {
@@ -110,10 +110,15 @@ impl CatalogStore {
     /// sort keeps "Tomatoes, red, ripe, raw, year round average" (13 portions) before "Tomatoes,
     /// yellow, raw" (2).
     #[tracing::instrument(name = "storage.catalog_search", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "catalog_fts"))]
-    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
-        self.find(query, limit)
+    pub async fn search(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<FoodSummary>, StorageError> {
+        Ok(self
+            .find(query, limit)
             .with_subscriber(NoSubscriber::default())
-            .await
+            .await?)
     }
 
     async fn find(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
@@ -260,8 +265,37 @@ pub(crate) fn query_words(query: &str) -> Vec<String> {
     words
 }
 
+/// One import's writes, in one transaction: the new catalog replaces the old at [`commit`], and
+/// dropping the writer before (a failed or interrupted import) rolls back, keeping the previous
+/// catalog as it was.
+///
+/// [`commit`]: CatalogWriter::commit
+pub struct CatalogWriter {
+    tx: sqlx::Transaction<'static, Sqlite>,
+}
+
+impl CatalogWriter {
+    /// Starts the replacement: empties the catalog inside the new transaction.
+    pub async fn begin(pool: &SqlitePool) -> Result<CatalogWriter, StorageError> {
+        let mut tx = pool.begin().await?;
+        clear(&mut tx).await?;
+        Ok(CatalogWriter { tx })
+    }
+
+    pub async fn insert(&mut self, batch: Batch) -> Result<(), StorageError> {
+        Ok(insert(&mut self.tx, batch).await?)
+    }
+
+    /// Rebuilds the search index, commits, and returns how many nutrient values were kept.
+    pub async fn commit(mut self) -> Result<u64, StorageError> {
+        let nutrients = finish(&mut self.tx).await?;
+        self.tx.commit().await?;
+        Ok(nutrients)
+    }
+}
+
 /// Empties the catalog; only ever called inside the import's transaction.
-pub(crate) async fn clear(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+async fn clear(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     // Children first: their rows reference catalog_food.
     for statement in [
         "DELETE FROM catalog_portion",
@@ -274,7 +308,7 @@ pub(crate) async fn clear(conn: &mut SqliteConnection) -> Result<(), sqlx::Error
 }
 
 /// Writes one batch with a single multi-row INSERT.
-pub(crate) async fn insert(conn: &mut SqliteConnection, batch: Batch) -> Result<(), sqlx::Error> {
+async fn insert(conn: &mut SqliteConnection, batch: Batch) -> Result<(), sqlx::Error> {
     let mut query: QueryBuilder<Sqlite> = match batch {
         Batch::Foods(rows) => {
             let mut q = QueryBuilder::new(
@@ -326,7 +360,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, batch: Batch) -> Result<
 }
 
 /// Rebuilds the search index from the new rows and returns how many nutrient values were kept.
-pub(crate) async fn finish(conn: &mut SqliteConnection) -> Result<u64, sqlx::Error> {
+async fn finish(conn: &mut SqliteConnection) -> Result<u64, sqlx::Error> {
     sqlx::query("INSERT INTO catalog_fts (catalog_fts) VALUES ('rebuild')")
         .execute(&mut *conn)
         .await?;
@@ -334,40 +368,6 @@ pub(crate) async fn finish(conn: &mut SqliteConnection) -> Result<u64, sqlx::Err
         .fetch_one(&mut *conn)
         .await?;
     Ok(count.try_into().unwrap_or(0))
-}
-
-fn unavailable(error: sqlx::Error) -> SourceError {
-    SourceError::Unavailable {
-        upstream: Source::Usda,
-        reason: format!("offline catalog: {error}"),
-    }
-}
-
-/// The catalog answers as USDA with the same FDC ids as the API, so it can sit in front of it.
-#[async_trait]
-impl FoodSource for CatalogStore {
-    fn source(&self) -> Source {
-        Source::Usda
-    }
-
-    async fn fetch_food(&self, id: &str) -> Result<Food, SourceError> {
-        let fdc_id: i64 = id.trim().parse().map_err(|_| {
-            SourceError::InvalidId(format!("USDA food ids are FDC numbers, not {id:?}"))
-        })?;
-        self.get_food(fdc_id)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| SourceError::NotFound {
-                upstream: Source::Usda,
-                id: id.to_string(),
-            })
-    }
-
-    async fn search(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, SourceError> {
-        CatalogStore::search(self, query, limit)
-            .await
-            .map_err(unavailable)
-    }
 }
 
 #[cfg(test)]

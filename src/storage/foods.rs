@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
 use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
-use crate::actors::food_cache::{CacheEntry, CustomFood, FoodRepo, Payload};
 use crate::food::model::Food;
-use crate::storage::StorageError;
+use crate::ports::StorageError;
+use crate::ports::{CacheEntry, CustomFood, FoodRepo, Payload};
 
 #[derive(Clone)]
 pub struct SqliteFoodRepo {

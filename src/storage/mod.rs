@@ -18,20 +18,14 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-/// Why a storage operation failed. The message is for logs; users see a generic sentence.
-#[derive(Debug, thiserror::Error)]
-#[error("storage error: {0}")]
-pub struct StorageError(pub String);
+pub use crate::ports::StorageError;
+
+/// The database handle the rest of the crate passes around; only this folder looks inside it.
+pub type Pool = SqlitePool;
 
 impl From<sqlx::Error> for StorageError {
     fn from(err: sqlx::Error) -> Self {
         StorageError(err.to_string())
-    }
-}
-
-impl From<serde_json::Error> for StorageError {
-    fn from(err: serde_json::Error) -> Self {
-        StorageError(format!("corrupt payload: {err}"))
     }
 }
 

@@ -7,12 +7,15 @@ use sqlx::{Row, SqlitePool};
 use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use super::StorageError;
-use crate::actors::auth_codes::{CodeRecord, CodeStore};
-use crate::actors::client_registry::{AuthMethod, Client, ClientStore, GrantType};
-use crate::actors::token_store::{FamilyId, TokenChange, TokenKind, TokenRecord, TokenRepo};
-use crate::oauth::pkce::CodeChallenge;
-use crate::oauth::redirect::RedirectUri;
-use crate::oauth::secrets::SecretHash;
+use crate::auth::client::{AuthMethod, Client, GrantType};
+use crate::auth::code::CodeRecord;
+use crate::auth::pkce::CodeChallenge;
+use crate::auth::redirect::RedirectUri;
+use crate::auth::secrets::SecretHash;
+use crate::auth::token::{FamilyId, TokenChange, TokenKind, TokenRecord};
+use crate::ports::ClientStore;
+use crate::ports::CodeStore;
+use crate::ports::TokenRepo;
 
 /// The OAuth tables in the server's SQLite database.
 #[derive(Debug, Clone)]
@@ -367,9 +370,10 @@ mod tests {
 
     use super::*;
     use crate::actors::fakes::ask;
-    use crate::actors::token_store::{self, Grant, TokenConfig, TokenStoreMsg};
+    use crate::actors::token_store::{self, TokenConfig, TokenStoreMsg};
+    use crate::auth::secrets::Secret;
+    use crate::auth::token::Grant;
     use crate::clock::Clock;
-    use crate::oauth::secrets::Secret;
 
     const T0: i64 = 1_800_000_000;
 

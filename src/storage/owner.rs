@@ -3,7 +3,7 @@
 use sqlx::{Row, SqlitePool};
 use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
-use crate::storage::StorageError;
+use crate::ports::StorageError;
 
 #[derive(Clone)]
 pub struct OwnerRepo {

@@ -4,10 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use food_mcp::catalog::{CatalogStore, ImportError, import_command};
-use food_mcp::food::model::Source;
+use food_mcp::catalog::{ImportError, import_command};
 use food_mcp::food::nutrients::NutrientKey;
-use food_mcp::sources::{FoodSource, SourceError};
+use food_mcp::storage::catalog::CatalogStore;
 use sqlx::SqlitePool;
 use tempfile::TempDir;
 
@@ -105,18 +104,7 @@ async fn import_then_read_back_and_search() {
         "category is searchable"
     );
     assert!(store.search("\"*) OR", 10).await.unwrap().is_empty());
-
-    assert_eq!(store.source(), Source::Usda);
-    assert_eq!(store.fetch_food("2").await.unwrap().name, "Bananas, raw");
-    assert!(matches!(
-        store.fetch_food("3").await,
-        Err(SourceError::NotFound { .. })
-    ));
-    assert!(matches!(
-        store.fetch_food("abc").await,
-        Err(SourceError::InvalidId(_))
-    ));
-    assert_eq!(FoodSource::search(&store, "raw", 1).await.unwrap().len(), 1);
+    assert_eq!(store.search("raw", 1).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -7,4 +7,5 @@ mod http;
 mod oauth;
 mod search_quality;
 mod telemetry;
+mod tidy;
 mod tools;

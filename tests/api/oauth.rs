@@ -41,7 +41,7 @@ async fn set_password(dir: &tempfile::TempDir) {
     let pool = food_mcp::storage::open(&dir.path().join("food-mcp.db"))
         .await
         .unwrap();
-    let owner = food_mcp::oauth::owner::OwnerPassword::new(
+    let owner = food_mcp::http::owner::OwnerPassword::new(
         food_mcp::storage::owner::OwnerRepo::new(pool.clone()),
         food_mcp::clock::Clock::system(),
     );

@@ -21,14 +21,16 @@ use serde::Deserialize;
 use sha2::Sha256;
 use url::Url;
 
-use crate::actors::auth_codes::{AuthCodesMsg, CodeRequest};
-use crate::actors::client_registry::{Client, GrantType};
+use crate::actors::auth_codes::AuthCodesMsg;
+use crate::auth::client::{Client, GrantType};
+use crate::auth::code::CodeRequest;
+use crate::auth::pkce::CodeChallenge;
+use crate::auth::scopes;
+use crate::auth::secrets::Secret;
 use crate::config::ConsentMode;
-use crate::oauth::error::{ErrorPage, escape_html, harden_page};
-use crate::oauth::pkce::CodeChallenge;
-use crate::oauth::routes::{LookupError, OAuthState, actor_down, client_ip, read_form};
-use crate::oauth::secrets::Secret;
-use crate::oauth::{rate_limit::RetryAfter, scopes};
+use crate::http::oauth::error::{ErrorPage, escape_html, harden_page};
+use crate::http::oauth::{LookupError, OAuthState, actor_down, client_ip, read_form};
+use crate::http::rate_limit::RetryAfter;
 
 const CSRF_COOKIE: &str = "food_mcp_csrf";
 

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::oauth::secrets::Secret;
+use crate::auth::secrets::Secret;
 
 /// Why a challenge or verifier was refused; every case is `invalid_request`/`invalid_grant` on
 /// the wire.

@@ -3,8 +3,8 @@
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 
+use crate::auth::secrets::Secret;
 use crate::clock::Clock;
-use crate::oauth::secrets::Secret;
 use crate::storage::{StorageError, owner::OwnerRepo};
 
 /// Shortest password `owner set-password` accepts.

@@ -12,9 +12,10 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::actors::token_store::{Principal, TokenError, TokenStoreMsg, TokenStoreRef};
-use crate::oauth::scopes;
-use crate::oauth::secrets::Secret;
+use crate::actors::token_store::{TokenError, TokenStoreMsg, TokenStoreRef};
+use crate::auth::scopes;
+use crate::auth::secrets::Secret;
+use crate::auth::token::Principal;
 
 #[derive(Clone)]
 pub struct BearerState {

@@ -15,12 +15,13 @@ use serde_json::json;
 use tracing::{Span, field::Empty};
 
 use crate::actors::auth_codes::{AuthCodesMsg, CodeError};
-use crate::actors::client_registry::{Client, GrantType};
-use crate::actors::token_store::{IssuedTokens, TokenError, TokenStoreMsg};
-use crate::oauth::error::OAuthError;
-use crate::oauth::routes::{OAuthState, actor_down, internal, limited_form};
-use crate::oauth::scopes;
-use crate::oauth::secrets::Secret;
+use crate::actors::token_store::{TokenError, TokenStoreMsg};
+use crate::auth::client::{Client, GrantType};
+use crate::auth::scopes;
+use crate::auth::secrets::Secret;
+use crate::auth::token::IssuedTokens;
+use crate::http::oauth::error::OAuthError;
+use crate::http::oauth::{OAuthState, actor_down, internal, limited_form};
 
 #[derive(Deserialize)]
 pub struct TokenParams {

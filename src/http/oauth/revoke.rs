@@ -12,9 +12,9 @@ use axum::{
 use serde::Deserialize;
 
 use crate::actors::token_store::{TokenError, TokenStoreMsg};
-use crate::oauth::error::OAuthError;
-use crate::oauth::routes::{OAuthState, actor_down, internal, limited_form};
-use crate::oauth::secrets::Secret;
+use crate::auth::secrets::Secret;
+use crate::http::oauth::error::OAuthError;
+use crate::http::oauth::{OAuthState, actor_down, internal, limited_form};
 
 #[derive(Deserialize)]
 pub struct RevokeParams {
@@ -37,7 +37,7 @@ pub async fn revoke(
     body: Body,
 ) -> Result<StatusCode, OAuthError> {
     let answer = revoke_token(state, connect, headers, body).await;
-    crate::oauth::token::record_outcome(answer.as_ref().map(|_| "revoked"));
+    crate::http::oauth::token::record_outcome(answer.as_ref().map(|_| "revoked"));
     answer
 }
 

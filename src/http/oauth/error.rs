@@ -8,7 +8,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::oauth::rate_limit::RetryAfter;
+use crate::http::rate_limit::RetryAfter;
 
 /// An OAuth error answer: `{"error": …, "error_description": …}` with `Cache-Control: no-store`.
 #[derive(Debug, Clone)]

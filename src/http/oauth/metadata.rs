@@ -4,8 +4,8 @@
 use axum::{Json, extract::State, response::IntoResponse};
 use serde_json::{Value, json};
 
-use crate::oauth::routes::OAuthState;
-use crate::oauth::scopes::{OFFLINE_ACCESS, SCOPES};
+use crate::auth::scopes::{OFFLINE_ACCESS, SCOPES};
+use crate::http::oauth::OAuthState;
 
 /// The path of this server's protected-resource metadata document.
 pub const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";

@@ -5,13 +5,13 @@ use futures::future::join_all;
 use sha2::{Digest, Sha256};
 
 use crate::actors::food_cache::{CacheError, Cached, FoodCacheHandle, Freshness};
-use crate::catalog::CatalogStore;
 use crate::food::meal;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Serving, Source};
 use crate::food::nutrients::{NutrientKey, NutrientReport, Nutrients};
 use crate::food::search;
 use crate::food::units::{self, Unit};
-use crate::mcp::types::{
+use crate::storage::catalog::CatalogStore;
+use crate::tools::types::{
     CalculateMealOutput, FoodAmount, NutritionOutput, SaveFoodInput, SaveFoodOutput,
     SearchFoodOutput, SourceFilter,
 };
@@ -478,7 +478,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::mcp::types::ServingSizeInput;
+    use crate::tools::types::ServingSizeInput;
 
     fn input(
         amount: f64,

@@ -16,55 +16,16 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde::Deserialize;
 use url::{Host, Url};
 
-use crate::oauth::redirect::RedirectUri;
+use crate::auth::client::{self, GrantType};
+use crate::auth::redirect::RedirectUri;
+#[cfg(test)]
+use crate::config::CIMD_DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES;
+use crate::config::{CIMD_MIN_MAX_BYTES as MIN_MAX_BYTES, CimdSettings};
 
-/// Default size limit of a document.
-pub const DEFAULT_MAX_BYTES: usize = 128 * 1024;
-/// The smallest size limit a configuration may set: a 5 KB cap elsewhere broke real clients,
-/// whose documents list many redirect URIs and long names.
-pub const MIN_MAX_BYTES: usize = 64 * 1024;
 /// Longest accepted `client_id` URL, as for redirect URIs.
 const MAX_CLIENT_ID_LEN: usize = 2000;
-/// Longest accepted `client_name`; it is shown on the consent page (as at registration).
-const MAX_CLIENT_NAME_CHARS: usize = 200;
 /// moka refuses a time to live over 1000 years; a configured TTL is capped well below that.
 const MAX_CACHE_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
-/// The grants this server implements; others a document lists are ignored.
-const SUPPORTED_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct CimdSettings {
-    /// Whether URL `client_id`s are accepted (advertised as
-    /// `client_id_metadata_document_supported`).
-    pub enabled: bool,
-    /// Tests only: also fetch `http://127.0.0.1:<port>/…` and connect to loopback addresses.
-    /// Other private and reserved addresses stay refused.
-    pub allow_loopback: bool,
-    /// Largest document accepted, in bytes; values below [`MIN_MAX_BYTES`] are raised to it.
-    pub max_bytes: usize,
-    /// Limit for the whole fetch: resolving, connecting, TLS, headers and body.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    /// How long a valid document is reused before being fetched again.
-    #[serde(with = "humantime_serde")]
-    pub cache_ttl: Duration,
-    /// Most documents kept in the cache.
-    pub cache_entries: u64,
-}
-
-impl Default for CimdSettings {
-    fn default() -> CimdSettings {
-        CimdSettings {
-            enabled: true,
-            allow_loopback: false,
-            max_bytes: DEFAULT_MAX_BYTES,
-            timeout: Duration::from_secs(5),
-            cache_ttl: Duration::from_secs(60 * 60),
-            cache_entries: 256,
-        }
-    }
-}
 
 /// A validated client metadata document. A CIMD client is always public: it authenticates at
 /// the token endpoint with `none` (PKCE), and a document asking for anything else is refused.
@@ -76,7 +37,7 @@ pub struct ClientMetadataDocument {
     /// Never empty.
     pub redirect_uris: Vec<RedirectUri>,
     /// The listed grants this server supports (absent → `authorization_code`); never empty.
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     /// Kept only when an https URL.
     pub logo_uri: Option<String>,
     /// Kept only when an https URL.
@@ -330,27 +291,13 @@ fn parse_document(client_id: &str, body: &[u8]) -> Result<ClientMetadataDocument
                 .map_err(|e| InvalidDocument(format!("redirect_uris: {uri:?}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let client_name = match raw.client_name.map(|n| n.trim().to_owned()) {
-        Some(name) if name.chars().count() > MAX_CLIENT_NAME_CHARS => {
-            return Err(InvalidDocument(format!(
-                "client_name is longer than {MAX_CLIENT_NAME_CHARS} characters"
-            )));
-        }
-        Some(name) if name.chars().any(char::is_control) => {
-            return Err(InvalidDocument(
-                "client_name contains control characters".into(),
-            ));
-        }
-        Some(name) if name.is_empty() => None,
-        other => other,
-    };
+    let client_name = client::client_name(raw.client_name).map_err(InvalidDocument)?;
+    // Grants this server does not implement are ignored.
     let grant_types = match raw.grant_types {
-        None => vec![SUPPORTED_GRANTS[0].to_owned()],
+        None => vec![GrantType::AuthorizationCode],
         Some(listed) => {
-            let supported: Vec<String> = listed
-                .into_iter()
-                .filter(|g| SUPPORTED_GRANTS.contains(&g.as_str()))
-                .collect();
+            let supported: Vec<GrantType> =
+                listed.iter().filter_map(|g| GrantType::parse(g)).collect();
             if supported.is_empty() {
                 return Err(InvalidDocument(
                     "grant_types lists neither authorization_code nor refresh_token".into(),
@@ -588,7 +535,10 @@ mod tests {
         assert_eq!(doc.client_name.as_deref(), Some("Example MCP Client"));
         assert_eq!(doc.redirect_uris.len(), 2);
         assert!(doc.redirect_uris[0].matches("http://127.0.0.1:4321/callback"));
-        assert_eq!(doc.grant_types, ["authorization_code", "refresh_token"]);
+        assert_eq!(
+            doc.grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
         assert_eq!(
             doc.logo_uri.as_deref(),
             Some("https://app.example.com/logo.png")
@@ -944,11 +894,11 @@ mod tests {
                         "redirect_uris": ["https://app.example.com/cb"]})
         })
         .unwrap();
-        assert_eq!(minimal.grant_types, ["authorization_code"]);
+        assert_eq!(minimal.grant_types, [GrantType::AuthorizationCode]);
         assert_eq!(minimal.client_name, None);
 
         let filtered = check(|d| d["grant_types"] = json!(["client_credentials", "refresh_token"]));
-        assert_eq!(filtered.unwrap().grant_types, ["refresh_token"]);
+        assert_eq!(filtered.unwrap().grant_types, [GrantType::RefreshToken]);
 
         let invalid = |r: Result<ClientMetadataDocument, CimdError>| {
             matches!(r, Err(CimdError::InvalidDocument(_)))

@@ -14,9 +14,10 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::actors::client_registry::{ClientError, ClientMetadata, ClientRegistryMsg};
-use crate::oauth::error::OAuthError;
-use crate::oauth::routes::{OAuthState, actor_down, client_ip, internal, read_body};
+use crate::actors::client_registry::{ClientError, ClientRegistryMsg};
+use crate::auth::client::{ClientMetadata, MetadataError};
+use crate::http::oauth::error::OAuthError;
+use crate::http::oauth::{OAuthState, actor_down, client_ip, internal, read_body};
 
 /// The registration fields food-mcp reads; others (logo_uri, contacts, …) are accepted and ignored.
 #[derive(Deserialize)]
@@ -72,10 +73,10 @@ pub async fn register(
     .map_err(|e| internal(actor_down(e)))?;
     let registered = match answer {
         Ok(registered) => registered,
-        Err(ClientError::InvalidRedirectUri(reason)) => {
+        Err(ClientError::Metadata(MetadataError::InvalidRedirectUri(reason))) => {
             return Err(OAuthError::invalid_redirect_uri(reason));
         }
-        Err(ClientError::InvalidMetadata(reason)) => {
+        Err(ClientError::Metadata(MetadataError::InvalidMetadata(reason))) => {
             return Err(OAuthError::invalid_client_metadata(reason));
         }
         Err(err) => return Err(internal(err)),

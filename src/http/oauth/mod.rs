@@ -1,6 +1,13 @@
 //! The OAuth HTTP surface: shared state for the endpoints, the router, and the helpers every
 //! endpoint uses (client lookup, client authentication, body limits, the caller's address).
 
+pub mod authorize;
+pub mod error;
+pub mod metadata;
+pub mod register;
+pub mod revoke;
+pub mod token;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
@@ -15,19 +22,16 @@ use ractor::RactorErr;
 use tower_http::cors::CorsLayer;
 
 use crate::actors::auth_codes::AuthCodesRef;
-use crate::actors::client_registry::{
-    AuthMethod, Client, ClientCredential, ClientError, ClientRegistryMsg, ClientRegistryRef,
-    GrantType,
-};
+use crate::actors::client_registry::{ClientError, ClientRegistryMsg, ClientRegistryRef};
 use crate::actors::token_store::TokenStoreRef;
+use crate::auth::client::{AuthMethod, Client, ClientCredential};
+use crate::auth::secrets::Secret;
 use crate::clock::Clock;
 use crate::config::{Config, ConsentMode};
-use crate::oauth::cimd::CimdFetcher;
-use crate::oauth::error::OAuthError;
-use crate::oauth::owner::OwnerPassword;
-use crate::oauth::rate_limit::{IpRateLimiter, PasswordLockout};
-use crate::oauth::secrets::Secret;
-use crate::oauth::{authorize, metadata, register, revoke, token};
+use crate::http::cimd::CimdFetcher;
+use crate::http::owner::OwnerPassword;
+use crate::http::rate_limit::{IpRateLimiter, PasswordLockout};
+use error::OAuthError;
 
 /// Largest form body /token and /revoke read; real requests are a few hundred bytes.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -84,7 +88,7 @@ impl OAuthState {
         let key = Secret::generate()?;
         csrf_key.copy_from_slice(key.hash().as_bytes());
         let lockout = PasswordLockout::new(
-            crate::oauth::rate_limit::LockoutSettings {
+            crate::http::rate_limit::LockoutSettings {
                 max_failures: auth.max_password_failures,
                 window: auth.lockout,
                 lockout: auth.lockout,
@@ -155,11 +159,7 @@ impl OAuthState {
                 client_id: doc.client_id,
                 client_name: doc.client_name,
                 redirect_uris: doc.redirect_uris,
-                grant_types: doc
-                    .grant_types
-                    .iter()
-                    .filter_map(|g| GrantType::parse(g))
-                    .collect(),
+                grant_types: doc.grant_types,
                 auth_method: AuthMethod::None,
                 secret_hash: None,
                 created_at: self.clock.now(),
