@@ -595,3 +595,38 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod redaction_properties {
+    use proptest::prelude::*;
+
+    use super::{SECRET_NAMES, redact};
+
+    proptest! {
+        #[test]
+        fn redaction_never_panics(line in any::<String>()) {
+            let _ = redact(&line);
+        }
+
+        #[test]
+        fn a_secret_after_its_name_never_survives(
+            before in "[ -~]{0,40}",
+            name in prop::sample::select(SECRET_NAMES.to_vec()),
+            separator in prop::sample::select(vec!["=", ": ", "\":\"", ":"]),
+            secret in "[A-Za-z0-9_-]{43}",
+            after in prop::sample::select(vec!["", "&x=1", "\"", " ", ",\"next\":1"]),
+        ) {
+            // A name glued to the identifier before it ("xcode=", "x-token=", "mod::token:") is
+            // another name, not a secret's.
+            let glued = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':');
+            let before = if before.ends_with(glued) {
+                format!("{before} ")
+            } else {
+                before
+            };
+            let line = format!("{before}{name}{separator}{secret}{after}");
+            let redacted = redact(&line);
+            prop_assert!(!redacted.contains(&secret), "{line:?} -> {redacted:?}");
+        }
+    }
+}

@@ -5,6 +5,8 @@
 pub mod client;
 pub mod code;
 pub mod pkce;
+#[cfg(test)]
+mod properties;
 pub mod redirect;
 pub mod scopes;
 pub mod secrets;

@@ -3,5 +3,7 @@
 pub mod meal;
 pub mod model;
 pub mod nutrients;
+#[cfg(test)]
+mod properties;
 pub mod search;
 pub mod units;
