@@ -3,5 +3,6 @@
 pub mod meal;
 pub mod model;
 pub mod nutrients;
+pub mod portion;
 pub mod search;
 pub mod units;
