@@ -9,8 +9,8 @@ use indicatif::ProgressBar;
 use zip::ZipArchive;
 
 use super::{ImportError, Skipped};
-use crate::food::model::Portion;
 use crate::food::nutrients::NutrientKey;
+use crate::food::portion::UsdaPortion;
 use crate::ports::catalog::{Batch, FoodRow, NutrientRow, PortionRow};
 
 /// Rows per batch handed to the writer: enough to amortize one multi-row INSERT, few enough that
@@ -32,13 +32,6 @@ const REQUIRED: [&str; 5] = [FOOD, FOOD_NUTRIENT, NUTRIENT, FOOD_PORTION, MEASUR
 const SR_LEGACY: &str = "SR Legacy";
 const FOUNDATION: &str = "Foundation";
 const SURVEY: &str = "Survey (FNDDS)";
-
-/// `measure_unit.name` of the placeholder unit SR Legacy and FNDDS use (id 9999): the measure is
-/// then spelled out in `modifier` or `portion_description`.
-const UNDETERMINED: &str = "undetermined";
-
-/// Measures of two words that would be cut short by taking the first word ("fl oz" → "fl").
-const TWO_WORD_MEASURES: [&str; 3] = ["fl oz", "cubic inch", "cubic centimeter"];
 
 /// What the reader saw, for the summary.
 #[derive(Default)]
@@ -235,23 +228,22 @@ fn read_portions(
         .for_each(|row| {
             let fdc_id = row.int(0)?;
             let seq = row.opt_int(1)?;
-            let raw = RawPortion {
+            let raw = UsdaPortion {
                 amount: row.opt_float(2)?,
                 // An id missing from measure_unit.csv says no more than "undetermined" does.
                 measure_unit: row
                     .opt_int(3)?
                     .and_then(|id| units.get(&id))
-                    .map(String::as_str)
-                    .filter(|name| !name.eq_ignore_ascii_case(UNDETERMINED)),
-                description: row.text(4),
-                modifier: row.text(5),
+                    .map(String::as_str),
+                description: Some(row.text(4)),
+                modifier: Some(row.text(5)),
                 grams: row.opt_float(6)?,
             };
             if !foods.contains(&fdc_id) {
                 counts.skipped.portion_rows_unknown_food += 1;
                 return Ok(());
             }
-            let Some(portion) = build_portion(&raw) else {
+            let Some(portion) = raw.to_portion() else {
                 counts.skipped.portion_rows_unusable += 1;
                 return Ok(());
             };
@@ -263,109 +255,6 @@ fn read_portions(
             })
         })?;
     sink.finish()
-}
-
-/// One `food_portion` row with its measure unit resolved (`None` = undetermined).
-pub(crate) struct RawPortion<'a> {
-    pub amount: Option<f64>,
-    pub measure_unit: Option<&'a str>,
-    pub description: &'a str,
-    pub modifier: &'a str,
-    pub grams: Option<f64>,
-}
-
-/// Turns a portion row of any of the three layouts into a [`Portion`], or `None` when it cannot be
-/// used to convert an amount into grams (no positive amount or weight, no measure word).
-///
-/// - Foundation: a real measure unit, `modifier` qualifies it ("1 cup, diced").
-/// - SR Legacy: unit undetermined, `modifier` holds the measure ("cup, mashed").
-/// - FNDDS: unit undetermined, no amount, `portion_description` holds both ("1 medium banana") and
-///   `modifier` is a numeric portion code that means nothing to a person.
-pub(crate) fn build_portion(raw: &RawPortion<'_>) -> Option<Portion> {
-    let modifier = Some(raw.modifier.trim())
-        .filter(|m| !m.is_empty() && !m.chars().all(|c| c.is_ascii_digit()));
-    let text = raw.description.trim();
-    let (leading_amount, text_measure) = split_quantity(text);
-    let amount = raw.amount.or(leading_amount).unwrap_or(1.0);
-    let grams = raw.grams?;
-    if amount <= 0.0 || grams <= 0.0 {
-        return None;
-    }
-    let (unit, description) = match (raw.measure_unit, modifier) {
-        (Some(name), _) => {
-            let mut description = format!("{amount} {name}");
-            if let Some(m) = modifier {
-                description.push_str(&format!(", {m}"));
-            }
-            if !text.is_empty() {
-                description.push_str(&format!(" ({text})"));
-            }
-            (name.trim().to_lowercase(), description)
-        }
-        (None, Some(m)) => (measure_word(m)?, format!("{amount} {m}")),
-        // Already readable with its own quantity ("1 medium banana", "Quantity not specified").
-        (None, None) => (measure_word(text_measure)?, text.to_string()),
-    };
-    Some(Portion {
-        amount,
-        unit,
-        modifier: modifier.map(str::to_string),
-        description,
-        grams,
-    })
-}
-
-/// The measure a free-text portion starts with, lower-case: `cup, mashed` → "cup",
-/// `medium (7" to 7-7/8" long)` → "medium", "fl oz" → "fl oz".
-pub(crate) fn measure_word(text: &str) -> Option<String> {
-    let lower = text.trim().to_lowercase();
-    for measure in TWO_WORD_MEASURES {
-        if let Some(rest) = lower.strip_prefix(measure)
-            && (rest.is_empty() || rest.starts_with([' ', ',', '(']))
-        {
-            return Some(measure.to_string());
-        }
-    }
-    let word = lower
-        .split(|c: char| c.is_whitespace() || c == '(')
-        .next()?;
-    let word = word.trim_end_matches([',', ';', ':']);
-    word.starts_with(char::is_alphabetic)
-        .then(|| word.to_string())
-}
-
-/// Splits a leading quantity ("1", "0.5", "1/2", "1 1/2") off a portion description.
-pub(crate) fn split_quantity(text: &str) -> (Option<f64>, &str) {
-    let text = text.trim();
-    let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    let Some(whole) = parse_quantity(first) else {
-        return (None, text);
-    };
-    let rest = rest.trim_start();
-    if !first.contains(['/', '.']) {
-        let (second, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-        if second.contains('/')
-            && let Some(fraction) = parse_quantity(second)
-        {
-            return (Some(whole + fraction), after.trim_start());
-        }
-    }
-    (Some(whole), rest)
-}
-
-fn parse_quantity(token: &str) -> Option<f64> {
-    // Only digits: f64's parser would also take "inf" and "NaN".
-    if !token.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-        return None;
-    }
-    let value = match token.split_once('/') {
-        Some((numerator, denominator)) => {
-            let denominator: f64 = denominator.parse().ok()?;
-            (denominator != 0.0).then_some(numerator.parse::<f64>().ok()? / denominator)?
-        }
-        None => token.parse().ok()?,
-    };
-    value.is_finite().then_some(value)
 }
 
 /// Collects rows into batches and hands full ones to the writer.
@@ -697,109 +586,6 @@ fn csv_error(file: &'static str, error: csv::Error) -> ImportError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn portion(
-        amount: Option<f64>,
-        unit: Option<&str>,
-        description: &str,
-        modifier: &str,
-        grams: f64,
-    ) -> Option<Portion> {
-        build_portion(&RawPortion {
-            amount,
-            measure_unit: unit,
-            description,
-            modifier,
-            grams: Some(grams),
-        })
-    }
-
-    #[test]
-    fn sr_legacy_portion_takes_its_measure_from_the_modifier() {
-        let p = portion(Some(1.0), None, "", "cup, mashed", 225.0).unwrap();
-        assert_eq!((p.amount, p.unit.as_str(), p.grams), (1.0, "cup", 225.0));
-        assert_eq!(p.description, "1 cup, mashed");
-        assert_eq!(p.modifier.as_deref(), Some("cup, mashed"));
-
-        let p = portion(Some(1.0), None, "", "medium (7\" to 7-7/8\" long)", 118.0).unwrap();
-        assert_eq!(p.unit, "medium");
-        assert_eq!(p.description, "1 medium (7\" to 7-7/8\" long)");
-
-        let p = portion(Some(0.5), None, "", "fl oz", 15.0).unwrap();
-        assert_eq!(
-            (p.unit.as_str(), p.description.as_str()),
-            ("fl oz", "0.5 fl oz")
-        );
-    }
-
-    #[test]
-    fn foundation_portion_uses_the_measure_unit_name() {
-        let p = portion(Some(1.0), Some("Tablespoon"), "", "chopped", 9.5).unwrap();
-        assert_eq!(p.unit, "tablespoon");
-        assert_eq!(p.description, "1 Tablespoon, chopped");
-        let p = portion(
-            Some(1.0),
-            Some("slice"),
-            "1/8 of a 14 inch pizza",
-            "",
-            107.0,
-        )
-        .unwrap();
-        assert_eq!(p.description, "1 slice (1/8 of a 14 inch pizza)");
-        assert_eq!(p.modifier, None);
-    }
-
-    #[test]
-    fn fndds_portion_reads_amount_and_measure_from_the_description() {
-        let p = portion(None, None, "1 medium banana", "10205", 118.0).unwrap();
-        assert_eq!((p.amount, p.unit.as_str()), (1.0, "medium"));
-        assert_eq!(p.description, "1 medium banana");
-        assert_eq!(p.modifier, None, "numeric portion codes are not shown");
-        let p = portion(None, None, "1 1/2 cups", "", 300.0).unwrap();
-        assert_eq!((p.amount, p.unit.as_str()), (1.5, "cups"));
-        let p = portion(None, None, "Quantity not specified", "90000", 80.0).unwrap();
-        assert_eq!(
-            (p.amount, p.description.as_str()),
-            (1.0, "Quantity not specified")
-        );
-    }
-
-    #[test]
-    fn unusable_portions_are_refused() {
-        assert_eq!(portion(Some(0.0), None, "", "cup", 142.0), None, "amount 0");
-        assert_eq!(portion(Some(1.0), None, "", "cup", 0.0), None, "no weight");
-        assert_eq!(portion(Some(1.0), None, "", "", 10.0), None, "no measure");
-        assert_eq!(portion(Some(1.0), None, "", "(weird)", 10.0), None);
-        let no_grams = RawPortion {
-            amount: Some(1.0),
-            measure_unit: None,
-            description: "",
-            modifier: "cup",
-            grams: None,
-        };
-        assert_eq!(build_portion(&no_grams), None);
-    }
-
-    #[test]
-    fn measure_words() {
-        assert_eq!(measure_word("cup, mashed").as_deref(), Some("cup"));
-        assert_eq!(measure_word("Tbsp").as_deref(), Some("tbsp"));
-        assert_eq!(measure_word("serving(1 bar)").as_deref(), Some("serving"));
-        assert_eq!(measure_word("cubic inch").as_deref(), Some("cubic inch"));
-        assert_eq!(measure_word("fluid ounce").as_deref(), Some("fluid"));
-        assert_eq!(measure_word("  ").as_deref(), None);
-    }
-
-    #[test]
-    fn quantities() {
-        assert_eq!(split_quantity("2 slices"), (Some(2.0), "slices"));
-        assert_eq!(split_quantity("1/2 cup"), (Some(0.5), "cup"));
-        assert_eq!(split_quantity("0.25 cup"), (Some(0.25), "cup"));
-        assert_eq!(split_quantity("1 1/4 cup"), (Some(1.25), "cup"));
-        assert_eq!(split_quantity("1/0 cup"), (None, "1/0 cup"));
-        assert_eq!(split_quantity("inf cup"), (None, "inf cup"));
-        assert_eq!(split_quantity("cup"), (None, "cup"));
-    }
 
     #[test]
     fn data_types() {

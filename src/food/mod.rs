@@ -3,6 +3,7 @@
 pub mod meal;
 pub mod model;
 pub mod nutrients;
+pub mod portion;
 #[cfg(test)]
 mod properties;
 pub mod search;

@@ -56,8 +56,9 @@ pub enum Basis {
 pub struct Portion {
     /// How many `unit`s the portion is ("0.5 cup" → 0.5).
     pub amount: f64,
-    /// The measure as the source names it, lower-case: "cup", "tbsp", "slice", "medium", "fruit",
-    /// "large", "oz"... (USDA `measure_unit.name` or the word taken from `modifier`).
+    /// The measure as the source names it, lower-case: "cup", "tbsp", "fl oz", "slice", "medium",
+    /// "extra large", "fruit", "steak"... (USDA `measure_unit.name`, else the measure
+    /// [`crate::food::portion::parse`] reads from the portion's text).
     pub unit: String,
     /// The source's qualifier, e.g. `medium (7" to 7-7/8" long)`, "chopped", "sliced".
     #[serde(default, skip_serializing_if = "Option::is_none")]

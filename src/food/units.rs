@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::food::model::{Basis, Food, Portion, Source};
 use crate::food::nutrients::Nutrients;
+use crate::food::portion::{self, Meaning};
 
 /// A unit a person measures food in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -58,11 +59,6 @@ const ML_PER_CUP: f64 = 236.5882365;
 const ML_PER_TBSP: f64 = 14.78676478125;
 const ML_PER_TSP: f64 = 4.92892159375;
 const ML_PER_FL_OZ: f64 = 29.5735295625;
-/// Volumes USDA portions use that a person cannot ask for directly (they still give a density).
-const ML_PER_QUART: f64 = 946.352946;
-const ML_PER_PINT: f64 = 473.176473;
-const ML_PER_GALLON: f64 = 3785.411784;
-const ML_PER_CUBIC_INCH: f64 = 16.387064;
 
 /// The largest multiple of a food's basis one request may ask for (10 t of a per-100 g food):
 /// beyond it the amount is a typo, and the products would stop being meaningful numbers.
@@ -340,8 +336,8 @@ fn serving_weight(food: &Food, amount: f64) -> Result<Weight, ConversionError> {
             ));
         }
         if serving.amount.is_finite() && serving.amount > 0.0 {
-            match classify(&serving.unit) {
-                Some(Measure::Unit(u)) if u.grams().is_some() || u.millilitres().is_some() => {
+            match portion::parse(&serving.unit).meaning() {
+                Some(Meaning::Unit(u)) if u.grams().is_some() || u.millilitres().is_some() => {
                     let mut weight = resolve_weight(food, amount * serving.amount, u)?;
                     weight.description = format!(
                         "{} serving = {} (serving \"{label}\")",
@@ -350,7 +346,7 @@ fn serving_weight(food: &Food, amount: f64) -> Result<Weight, ConversionError> {
                     );
                     return Ok(weight);
                 }
-                Some(Measure::Volume(ml)) => {
+                Some(Meaning::Volume(ml)) => {
                     let asked = format!("{} serving (\"{label}\")", fmt_num(amount));
                     let millilitres = amount * serving.amount * ml;
                     return density_weight(food, &asked, Unit::Serving, millilitres);
@@ -484,61 +480,6 @@ fn resolve_per_serving(
     })
 }
 
-/// What a portion's text says it measures.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Measure {
-    /// A measure a person can ask for by [`Unit`] (cup, tbsp, medium, slice, serving, oz...).
-    Unit(Unit),
-    /// A volume no [`Unit`] names (quart, pint, gallon, cubic inch), in millilitres.
-    Volume(f64),
-}
-
-/// Reads the measure a text starts with: `"cup, chopped"`, `"1 cup (4.86 large eggs)"`,
-/// `"fl oz"`, `medium (7" to 7-7/8" long)`. Only the leading words count, so "cup (4.86 large
-/// eggs)" is a cup, not a large, and "extra large" is not large.
-///
-/// Piece words are deliberately few — piece(s), each, item(s), whole, fruit, unit(s), pc(s) — because
-/// a "piece" of pizza or cake is a slice and nothing else a source names is reliably "one of it".
-fn classify(text: &str) -> Option<Measure> {
-    let lower = text.to_lowercase();
-    let mut words = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .skip_while(|w| w.chars().all(char::is_numeric));
-    let first = words.next()?;
-    let second = words.next().unwrap_or("");
-    let unit = match (first, second) {
-        ("fl" | "fluid", "oz" | "ounce" | "ounces") | ("floz", _) => Unit::FlOz,
-        ("cubic", "inch" | "inches" | "in") => return Some(Measure::Volume(ML_PER_CUBIC_INCH)),
-        ("cubic", "centimeter" | "centimeters" | "centimetre" | "cm") => Unit::Ml,
-        ("quart" | "quarts" | "qt", _) => return Some(Measure::Volume(ML_PER_QUART)),
-        ("pint" | "pints" | "pt", _) => return Some(Measure::Volume(ML_PER_PINT)),
-        ("gallon" | "gallons" | "gal", _) => return Some(Measure::Volume(ML_PER_GALLON)),
-        ("nlea", "serving") => Unit::Serving,
-        ("cup" | "cups", _) => Unit::Cup,
-        ("tbsp" | "tbs" | "tablespoon" | "tablespoons", _) => Unit::Tbsp,
-        ("tsp" | "teaspoon" | "teaspoons", _) => Unit::Tsp,
-        ("ml" | "milliliter" | "milliliters" | "millilitre" | "millilitres" | "cc", _) => Unit::Ml,
-        ("l" | "liter" | "liters" | "litre" | "litres", _) => Unit::L,
-        ("oz" | "ounce" | "ounces", _) => Unit::Oz,
-        ("lb" | "lbs" | "pound" | "pounds", _) => Unit::Lb,
-        ("g" | "gram" | "grams", _) => Unit::G,
-        ("kg" | "kilogram" | "kilograms", _) => Unit::Kg,
-        ("small", _) => Unit::Small,
-        ("medium", _) => Unit::Medium,
-        ("large", _) => Unit::Large,
-        ("slice" | "slices", _) => Unit::Slice,
-        ("serving" | "servings", _) => Unit::Serving,
-        (
-            "piece" | "pieces" | "each" | "item" | "items" | "whole" | "fruit" | "unit" | "units"
-            | "pc" | "pcs",
-            _,
-        ) => Unit::Piece,
-        _ => return None,
-    };
-    Some(Measure::Unit(unit))
-}
-
 /// The texts a portion's measure may be read from, most specific first: USDA's measure unit, its
 /// modifier (SR Legacy keeps "cup, chopped" there with unit "undetermined"), its description.
 fn portion_texts(p: &Portion) -> impl Iterator<Item = &str> {
@@ -551,30 +492,30 @@ fn portion_texts(p: &Portion) -> impl Iterator<Item = &str> {
     .flatten()
 }
 
+/// Whether one of the portion's texts measures it in `unit` ("cup, sliced" does for cup; "extra
+/// large" does not for large).
 fn portion_names(p: &Portion, unit: Unit) -> bool {
-    portion_texts(p).any(|t| classify(t) == Some(Measure::Unit(unit)))
+    portion_texts(p).any(|t| portion::parse(t).unit() == Some(unit))
 }
 
-/// A portion is plain for `unit` when none of its texts qualify the measure ("cup" but not
-/// "cup, sliced"); a description like "1 cup" counts as plain.
+/// A portion is plain for `unit` when none of its texts qualify the measure ("cup" or "1 fl oz",
+/// but not "cup, sliced").
 fn is_plain(p: &Portion, unit: Unit) -> bool {
     portion_texts(p)
         .filter(|t| !t.trim().is_empty() && !t.eq_ignore_ascii_case("undetermined"))
         .all(|t| {
-            let words: Vec<&str> = t
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty() && !w.chars().all(char::is_numeric))
-                .collect();
-            words.len() <= 1 && classify(t) == Some(Measure::Unit(unit))
+            let text = portion::parse(t);
+            text.unit() == Some(unit) && text.qualifier.is_empty()
         })
 }
 
 /// Total volume of a portion in mL, when it is a volume measure.
 fn portion_volume_ml(p: &Portion) -> Option<f64> {
     portion_texts(p)
-        .find_map(|t| match classify(t)? {
-            Measure::Unit(u) => u.millilitres(),
-            Measure::Volume(ml) => Some(ml),
+        .find_map(|t| match portion::parse(t).meaning()? {
+            Meaning::Unit(u) => u.millilitres(),
+            Meaning::Volume(ml) => Some(ml),
+            Meaning::OtherSize => None,
         })
         .map(|ml| ml * p.amount)
 }
@@ -1135,33 +1076,6 @@ mod tests {
             grams(&food("Rice", vec![half]), 1.0, Unit::Cup),
             158.0
         ));
-    }
-
-    #[test]
-    fn classify_reads_leading_measure_words() {
-        let u = |u| Some(Measure::Unit(u));
-        assert_eq!(classify("cup, chopped"), u(Unit::Cup));
-        assert_eq!(classify("cup (4.86 large eggs)"), u(Unit::Cup));
-        assert_eq!(classify("1/2 cup"), u(Unit::Cup));
-        assert_eq!(classify("fl oz"), u(Unit::FlOz));
-        assert_eq!(classify("fl. oz (no ice)"), u(Unit::FlOz));
-        assert_eq!(classify("oz"), u(Unit::Oz));
-        assert_eq!(classify("Tablespoon"), u(Unit::Tbsp));
-        assert_eq!(classify("milliliter"), u(Unit::Ml));
-        assert_eq!(classify("liter"), u(Unit::L));
-        assert_eq!(classify("medium (7\" to 7-7/8\" long)"), u(Unit::Medium));
-        assert_eq!(classify("NLEA serving"), u(Unit::Serving));
-        assert_eq!(classify("quart"), Some(Measure::Volume(ML_PER_QUART)));
-        assert_eq!(
-            classify("cubic inch"),
-            Some(Measure::Volume(ML_PER_CUBIC_INCH))
-        );
-        assert_eq!(classify("extra large"), None);
-        assert_eq!(classify("jumbo"), None);
-        assert_eq!(classify("pat (1\" sq, 1/3\" high)"), None);
-        assert_eq!(classify("undetermined"), None);
-        assert_eq!(classify(""), None);
-        assert_eq!(classify("12345"), None);
     }
 
     #[test]

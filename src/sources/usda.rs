@@ -24,6 +24,7 @@ use super::{ConfigError, FoodSource, SourceError};
 use crate::config::UsdaConfig;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Serving, Source};
 use crate::food::nutrients::{NutrientKey, Nutrients};
+use crate::food::portion::UsdaPortion;
 
 const UPSTREAM: Source = Source::Usda;
 const API_KEY_HEADER: &str = "X-Api-Key";
@@ -498,105 +499,17 @@ fn serving(size: Option<f64>, unit: Option<&str>, household: Option<String>) -> 
     })
 }
 
-/// One `foodPortions` item in any data type's shape:
-/// - SR Legacy: `amount` + `modifier` ("medium (7\" to 7-7/8\" long)"), measure unit "undetermined";
-/// - Foundation: `value` + a real `measureUnit` ("cup") + optional `modifier` ("sliced");
-/// - Survey (FNDDS): `portionDescription` ("1 medium banana"), no amount, and a numeric code in `modifier`.
-///
-/// Portions without a positive gram weight, and FNDDS's "Quantity not specified", are dropped: they
-/// name no measure a person could ask for.
+/// One `foodPortions` item, in any data type's shape (see [`UsdaPortion`]); the catalog importer
+/// reads the same fields from the bulk CSV, so both give one food the same portions.
 fn portion(p: FoodPortion) -> Option<Portion> {
-    let grams = p.gram_weight.filter(|g| *g > 0.0)?;
-    let measure = p
-        .measure_unit
-        .and_then(|m| m.name)
-        .map(|name| name.to_lowercase())
-        .filter(|name| name != "undetermined");
-    let modifier = p
-        .modifier
-        .filter(|m| !m.bytes().all(|b| b.is_ascii_digit()));
-    let text = p
-        .portion_description
-        .filter(|d| !d.eq_ignore_ascii_case("quantity not specified"));
-    if measure.is_none() && text.is_none() && modifier.is_none() {
-        return None;
+    UsdaPortion {
+        amount: p.amount.or(p.value),
+        measure_unit: p.measure_unit.as_ref().and_then(|m| m.name.as_deref()),
+        description: p.portion_description.as_deref(),
+        modifier: p.modifier.as_deref(),
+        grams: p.gram_weight,
     }
-    let (text_amount, text_rest) = match text.as_deref().or(modifier.as_deref()) {
-        Some(words) => split_leading_amount(words),
-        None => (None, ""),
-    };
-    let amount = p
-        .amount
-        .or(p.value)
-        .or(text_amount)
-        .filter(|a| *a > 0.0)
-        .unwrap_or(1.0);
-    let unit = match &measure {
-        Some(measure) => measure.clone(),
-        None => leading_unit(text_rest)?,
-    };
-    let description = match (text, &measure, &modifier) {
-        (Some(text), _, _) => text,
-        (None, Some(measure), Some(modifier)) => {
-            format!("{} {measure}, {modifier}", format_amount(amount))
-        }
-        (None, Some(measure), None) => format!("{} {measure}", format_amount(amount)),
-        (None, None, Some(modifier)) => format!("{} {modifier}", format_amount(amount)),
-        (None, None, None) => return None,
-    };
-    Some(Portion {
-        amount,
-        unit,
-        modifier,
-        description,
-        grams,
-    })
-}
-
-/// Splits a leading quantity ("1", "0.5", "1/2", "1 1/2") off `text`.
-fn split_leading_amount(text: &str) -> (Option<f64>, &str) {
-    let text = text.trim();
-    let parse = |token: &str| -> Option<f64> {
-        match token.split_once('/') {
-            Some((n, d)) => {
-                let (n, d) = (n.parse::<f64>().ok()?, d.parse::<f64>().ok()?);
-                (d != 0.0).then(|| n / d)
-            }
-            None => token.parse::<f64>().ok(),
-        }
-        .filter(|a| a.is_finite() && *a >= 0.0)
-    };
-    let (first_token, after_first) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    let Some(first) = parse(first_token) else {
-        return (None, text);
-    };
-    let after_first = after_first.trim_start();
-    // "1 1/2 cup": a whole number followed by a fraction.
-    if let Some(second) = after_first.split_whitespace().next()
-        && second.contains('/')
-        && let Some(fraction) = parse(second)
-    {
-        let rest = after_first[second.len()..].trim_start();
-        return (Some(first + fraction), rest);
-    }
-    (Some(first), after_first)
-}
-
-/// The measure word a portion text starts with: "medium (7\" ...)" → "medium", "cup, sliced" → "cup".
-/// Two-word measures stay whole ("extra large", "fl oz", "nlea serving") so "large" never matches
-/// "extra large".
-fn leading_unit(text: &str) -> Option<String> {
-    let head = text
-        .split([',', '('])
-        .next()
-        .unwrap_or_default()
-        .to_lowercase();
-    let mut words = head.split_whitespace();
-    let first = words.next()?;
-    match (first, words.next()) {
-        ("extra" | "fl" | "nlea", Some(second)) => Some(format!("{first} {second}")),
-        _ => Some(first.to_string()),
-    }
+    .to_portion()
 }
 
 #[cfg(test)]
@@ -918,17 +831,6 @@ mod tests {
             None
         );
         assert_eq!(in_key_unit(406.0, Some("kJ"), NutrientKey::Calories), None);
-    }
-
-    #[test]
-    fn portion_texts_split_into_amount_and_measure() {
-        assert_eq!(split_leading_amount("1 1/2 cup"), (Some(1.5), "cup"));
-        assert_eq!(split_leading_amount("0.5 oz"), (Some(0.5), "oz"));
-        assert_eq!(split_leading_amount("1/0 cup"), (None, "1/0 cup"));
-        assert_eq!(split_leading_amount("medium"), (None, "medium"));
-        assert_eq!(leading_unit("slice (1 oz)").as_deref(), Some("slice"));
-        assert_eq!(leading_unit("fl oz").as_deref(), Some("fl oz"));
-        assert_eq!(leading_unit(" , "), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use food_mcp::catalog::{ImportError, import_command};
 use food_mcp::food::nutrients::NutrientKey;
+use food_mcp::sources::FoodSource;
 use food_mcp::storage::catalog::CatalogStore;
 use sqlx::SqlitePool;
 use tempfile::TempDir;
@@ -360,4 +361,100 @@ async fn tools_answer_from_the_catalog_with_the_usda_api_down() {
 
     client.cancel().await.unwrap();
     app.stop().await;
+}
+
+/// One food gets the same portions through the catalog and through the API: the real
+/// `food_portion.csv` rows of whole milk and raw bananas go through the importer, the recorded API
+/// answers for the same foods through the USDA client. (Before one parser read both, the catalog
+/// called the banana's "extra large" portion "extra" and its "NLEA serving" "nlea".)
+#[tokio::test]
+async fn the_catalog_and_the_api_give_one_food_the_same_portions() {
+    use std::time::Duration;
+
+    use food_mcp::config::UsdaConfig;
+    use food_mcp::sources::usda::UsdaClient;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::helpers::fixture;
+
+    let Some(data) = sr_legacy_data() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs this test on the SR Legacy data"
+        );
+        return;
+    };
+    let foods = [
+        (
+            171265,
+            "Milk, whole, 3.25% milkfat, with added vitamin D",
+            "food-171265-sr-legacy-whole-milk.json",
+            &["cup", "fl oz", "tbsp", "quart"][..],
+        ),
+        (
+            173944,
+            "Bananas, raw",
+            "food-173944-sr-legacy-banana.json",
+            &[
+                "cup",
+                "cup",
+                "extra small",
+                "small",
+                "medium",
+                "large",
+                "extra large",
+                "nlea serving",
+            ][..],
+        ),
+    ];
+
+    // A download of the two foods with their real portion rows and the real measure units.
+    let (dir, pool) = database().await;
+    let names: Vec<(i64, &str)> = foods.iter().map(|f| (f.0, f.1)).collect();
+    let root = write_dataset(dir.path(), &names, "1,171265,1008,61\n2,173944,1008,89\n");
+    let real = fs::read_to_string(data.join("sr_legacy/food_portion.csv")).unwrap();
+    let mut lines = real.lines();
+    let mut rows = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        // fdc_id is the second field, quoted, before any field that could hold a comma.
+        let fdc_id = line.split(',').nth(1).unwrap_or_default().trim_matches('"');
+        if names.iter().any(|(id, _)| id.to_string() == fdc_id) {
+            rows.push_str(line);
+            rows.push('\n');
+        }
+    }
+    fs::write(root.join("food_portion.csv"), rows).unwrap();
+    fs::copy(
+        data.join("supporting/measure_unit.csv"),
+        root.join("supporting/measure_unit.csv"),
+    )
+    .unwrap();
+    import_command(&pool, &root).await.unwrap();
+    let store = CatalogStore::new(pool);
+
+    let server = MockServer::start().await;
+    for (id, _, file, _) in foods {
+        Mock::given(method("GET"))
+            .and(path(format!("/food/{id}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(fixture(&format!("usda/{file}"))),
+            )
+            .mount(&server)
+            .await;
+    }
+    let config = UsdaConfig {
+        api_key: "test-key".into(),
+        base_url: server.uri().parse().unwrap(),
+        timeout: Duration::from_secs(5),
+    };
+    let api = UsdaClient::new(&config, reqwest::Client::new()).unwrap();
+
+    for (id, name, _, units) in foods {
+        let from_catalog = store.get_food(id).await.unwrap().unwrap().portions;
+        let from_api = api.fetch_food(&id.to_string()).await.unwrap().portions;
+        assert_eq!(from_catalog, from_api, "{name}");
+        let got: Vec<&str> = from_catalog.iter().map(|p| p.unit.as_str()).collect();
+        assert_eq!(got, units, "{name}");
+    }
 }
