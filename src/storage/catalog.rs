@@ -2,13 +2,13 @@
 
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
-use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use crate::catalog::import::Batch;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
 use crate::food::nutrients::{NutrientKey, Nutrients};
 use crate::food::search;
 use crate::sources::{FoodSource, SourceError};
+use crate::storage::Untraced;
 
 /// Read access to the imported catalog. Cheap to clone (the pool is a handle).
 #[derive(Clone, Debug)]
@@ -25,6 +25,7 @@ impl CatalogStore {
     pub async fn count(&self) -> Result<u64, sqlx::Error> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_food")
             .fetch_one(&self.pool)
+            .untraced()
             .await?;
         Ok(count.try_into().unwrap_or(0))
     }
@@ -32,10 +33,8 @@ impl CatalogStore {
     /// The full food: per-100 g nutrients and every portion, in USDA order.
     #[tracing::instrument(name = "storage.catalog_food", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "catalog_food"))]
     pub async fn get_food(&self, fdc_id: i64) -> Result<Option<Food>, sqlx::Error> {
-        // sqlx's SQLite worker would keep the caller's span alive (see storage/foods.rs).
-        self.read_food(fdc_id)
-            .with_subscriber(NoSubscriber::default())
-            .await
+        // Untraced as a whole: an early return drops the read transaction, which queues a rollback.
+        self.read_food(fdc_id).untraced().await
     }
 
     async fn read_food(&self, fdc_id: i64) -> Result<Option<Food>, sqlx::Error> {
@@ -111,9 +110,7 @@ impl CatalogStore {
     /// yellow, raw" (2).
     #[tracing::instrument(name = "storage.catalog_search", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "catalog_fts"))]
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
-        self.find(query, limit)
-            .with_subscriber(NoSubscriber::default())
-            .await
+        self.find(query, limit).untraced().await
     }
 
     async fn find(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
