@@ -20,23 +20,22 @@ use tracing::{
     instrument::{WithDispatch, WithSubscriber},
 };
 
-/// Polls a sqlx future with tracing's no-op dispatcher as the default, so that no span is current
-/// while sqlx queues its commands.
+/// Polls a sqlx future with tracing's no-op dispatcher as the thread's default, so no span is
+/// current while sqlx queues its commands.
 ///
 /// Why: for every command, sqlx-sqlite's `ConnectionWorker` sends `Span::current()` to the
-/// connection's own thread, enters it there and drops it when the command is done — usually after
+/// connection's own thread, enters it there and drops it when the command is done — often after
 /// the caller has moved on, so that drop is the span's last. tracing-subscriber's registry then
 /// closes the span's parent through the *worker thread's* default dispatcher: under a subscriber
-/// set for one thread (the telemetry tests) that is none, the parent's reference is never released
-/// and the request's whole tree never ends; under a global one the request still ends late, on
-/// the worker thread. With the no-op dispatcher as default, `Span::current()` is `Span::none()`
-/// and the worker gets nothing to hold. (A `Span::none()` parent would not do: entering it leaves
-/// the current span as it was.)
+/// set for one thread (the telemetry tests) that is none, the parent is never released and the
+/// request's whole tree never ends; under a global one the request still ends late, on the worker
+/// thread. With the no-op dispatcher as default, `Span::current()` is `Span::none()`. (Running
+/// under a `Span::none()` would not do: entering it leaves the current span as it was.)
 ///
-/// `Dispatch::none()` is a static: setting it is a thread-local swap per poll. A new
-/// `NoSubscriber` dispatcher per call registers itself with tracing's callsite registry: a
-/// process-wide write lock and an interest rebuild of every callsite, each time.
-/// The cost either way: sqlx's own query events for these calls are not emitted.
+/// `Dispatch::none()` points at a static and is never registered: the cost is a thread-local
+/// swap per poll. A new `NoSubscriber` dispatcher per call, the earlier way, registered itself
+/// each time: tracing's process-wide callsite lock and an interest rebuild of every callsite.
+/// Either way, sqlx's own query events for these calls are not emitted.
 pub(crate) trait Untraced: Future + Sized {
     fn untraced(self) -> WithDispatch<Self> {
         self.with_subscriber(Dispatch::none())
