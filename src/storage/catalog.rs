@@ -1,13 +1,13 @@
 //! The offline USDA catalog in SQLite: whole-catalog writes for the importer, food lookup and FTS5 recall.
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
-use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
 use crate::food::nutrients::{NutrientKey, Nutrients};
 use crate::food::search;
 use crate::ports::StorageError;
 use crate::ports::catalog::Batch;
+use crate::storage::Untraced;
 
 /// Read access to the imported catalog. Cheap to clone (the pool is a handle).
 #[derive(Clone, Debug)]
@@ -24,6 +24,7 @@ impl CatalogStore {
     pub async fn count(&self) -> Result<u64, StorageError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_food")
             .fetch_one(&self.pool)
+            .untraced()
             .await?;
         Ok(count.try_into().unwrap_or(0))
     }
@@ -31,11 +32,8 @@ impl CatalogStore {
     /// The full food: per-100 g nutrients and every portion, in USDA order.
     #[tracing::instrument(name = "storage.catalog_food", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "catalog_food"))]
     pub async fn get_food(&self, fdc_id: i64) -> Result<Option<Food>, StorageError> {
-        // sqlx's SQLite worker would keep the caller's span alive (see storage/foods.rs).
-        Ok(self
-            .read_food(fdc_id)
-            .with_subscriber(NoSubscriber::default())
-            .await?)
+        // Untraced as a whole: an early return drops the read transaction, which queues a rollback.
+        Ok(self.read_food(fdc_id).untraced().await?)
     }
 
     async fn read_food(&self, fdc_id: i64) -> Result<Option<Food>, sqlx::Error> {
@@ -115,10 +113,7 @@ impl CatalogStore {
         query: &str,
         limit: usize,
     ) -> Result<Vec<FoodSummary>, StorageError> {
-        Ok(self
-            .find(query, limit)
-            .with_subscriber(NoSubscriber::default())
-            .await?)
+        Ok(self.find(query, limit).untraced().await?)
     }
 
     async fn find(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {

@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
-use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use crate::food::model::Food;
 use crate::ports::StorageError;
 use crate::ports::{CacheEntry, CustomFood, FoodRepo, Payload};
+use crate::storage::Untraced;
 
 #[derive(Clone)]
 pub struct SqliteFoodRepo {
@@ -44,7 +44,7 @@ impl FoodRepo for SqliteFoodRepo {
             sqlx::query("SELECT payload, fetched_at, expires_at FROM food_cache WHERE key = ?")
                 .bind(key)
                 .fetch_optional(&self.pool)
-                .with_subscriber(NoSubscriber::default())
+                .untraced()
                 .await?;
         let Some(row) = row else { return Ok(None) };
         let payload: String = row.try_get("payload")?;
@@ -70,7 +70,7 @@ impl FoodRepo for SqliteFoodRepo {
         .bind(entry.fetched_at)
         .bind(entry.expires_at)
         .execute(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         Ok(())
     }
@@ -80,7 +80,7 @@ impl FoodRepo for SqliteFoodRepo {
         let done = sqlx::query("DELETE FROM food_cache WHERE expires_at < ?")
             .bind(before)
             .execute(&self.pool)
-            .with_subscriber(NoSubscriber::default())
+            .untraced()
             .await?;
         Ok(done.rows_affected())
     }
@@ -91,7 +91,7 @@ impl FoodRepo for SqliteFoodRepo {
             sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .with_subscriber(NoSubscriber::default())
+                .untraced()
                 .await?;
         row.as_ref().map(custom_from_row).transpose()
     }
@@ -111,7 +111,7 @@ impl FoodRepo for SqliteFoodRepo {
         .bind(custom.saved_at)
         .bind(custom.expires_at)
         .execute(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         Ok(())
     }
@@ -121,7 +121,7 @@ impl FoodRepo for SqliteFoodRepo {
         let rows =
             sqlx::query("SELECT payload, saved_at, expires_at FROM custom_foods ORDER BY name")
                 .fetch_all(&self.pool)
-                .with_subscriber(NoSubscriber::default())
+                .untraced()
                 .await?;
         rows.iter().map(custom_from_row).collect()
     }

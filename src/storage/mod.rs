@@ -2,21 +2,47 @@
 //! actors' storage traits. Only this folder knows SQL.
 //!
 //! Tracing: each repository method runs in a `storage.<method>` span (`db.system`,
-//! `db.operation`, `db.table`). The sqlx calls inside run with no subscriber
-//! (`.with_subscriber(NoSubscriber)`): sqlx's SQLite worker thread keeps a clone of the caller's
-//! current span for each command it queues, which let request spans outlive their request and
-//! end (or get lost) outside it. The cost: sqlx's own query logs for these calls are not emitted.
+//! `db.operation`, `db.table`); the sqlx calls inside it are [`Untraced`], so sqlx's SQLite
+//! worker thread holds none of our spans.
 
 pub mod catalog;
 pub mod foods;
 pub mod oauth;
 pub mod owner;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{future::Future, path::Path, str::FromStr, time::Duration};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use tracing::{
+    Dispatch,
+    instrument::{WithDispatch, WithSubscriber},
+};
+
+/// Polls a sqlx future with tracing's no-op dispatcher as the thread's default, so no span is
+/// current while sqlx queues its commands.
+///
+/// Why: for every command, sqlx-sqlite's `ConnectionWorker` sends `Span::current()` to the
+/// connection's own thread, enters it there and drops it when the command is done — often after
+/// the caller has moved on, so that drop is the span's last. tracing-subscriber's registry then
+/// closes the span's parent through the *worker thread's* default dispatcher: under a subscriber
+/// set for one thread (the telemetry tests) that is none, the parent is never released and the
+/// request's whole tree never ends; under a global one the request still ends late, on the worker
+/// thread. With the no-op dispatcher as default, `Span::current()` is `Span::none()`. (Running
+/// under a `Span::none()` would not do: entering it leaves the current span as it was.)
+///
+/// `Dispatch::none()` points at a static and is never registered: the cost is a thread-local
+/// swap per poll. A new `NoSubscriber` dispatcher per call, the earlier way, registered itself
+/// each time: tracing's process-wide callsite lock and an interest rebuild of every callsite.
+/// Either way, sqlx's own query events for these calls are not emitted.
+pub(crate) trait Untraced: Future + Sized {
+    fn untraced(self) -> WithDispatch<Self> {
+        self.with_subscriber(Dispatch::none())
+    }
+}
+
+impl<F: Future> Untraced for F {}
 
 pub use crate::ports::StorageError;
 
@@ -56,6 +82,57 @@ pub async fn open(path: &Path) -> Result<SqlitePool, StorageError> {
 
 /// Cheap liveness check for /health.
 pub async fn ping(pool: &SqlitePool) -> Result<(), StorageError> {
-    sqlx::query("SELECT 1").execute(pool).await?;
+    sqlx::query("SELECT 1").execute(pool).untraced().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicIsize, Ordering},
+    };
+
+    use tracing::{Instrument, Subscriber, span};
+    use tracing_subscriber::{Registry, layer::Context, prelude::*};
+
+    use super::*;
+
+    /// How many spans are open: +1 when one starts, −1 when the registry closes it.
+    #[derive(Clone, Default)]
+    struct OpenSpans(Arc<AtomicIsize>);
+
+    impl<S: Subscriber> tracing_subscriber::Layer<S> for OpenSpans {
+        fn on_new_span(&self, _: &span::Attributes<'_>, _: &span::Id, _: Context<'_, S>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_close(&self, _: span::Id, _: Context<'_, S>) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_untraced_query_leaves_sqlx_no_span_to_hold() {
+        let open_spans = OpenSpans::default();
+        // Set for this thread only, as in the telemetry tests: the sqlx worker thread has none.
+        let _default =
+            tracing::subscriber::set_default(Registry::default().with(open_spans.clone()));
+        let dir = tempfile::tempdir().unwrap();
+        let pool = open(&dir.path().join("untraced.db")).await.unwrap();
+
+        let request = tracing::info_span!("request");
+        for _ in 0..20 {
+            let storage = tracing::info_span!(parent: &request, "storage");
+            sqlx::query("SELECT 1")
+                .execute(&pool)
+                .untraced()
+                .instrument(storage)
+                .await
+                .unwrap();
+        }
+        drop(request);
+
+        // Nothing else holds a clone, so the last drop above closed the whole tree, here.
+        assert_eq!(open_spans.0.load(Ordering::SeqCst), 0);
+    }
 }

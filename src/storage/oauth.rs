@@ -4,9 +4,8 @@
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
-use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
-use super::StorageError;
+use super::{StorageError, Untraced};
 use crate::auth::client::{AuthMethod, Client, GrantType};
 use crate::auth::code::CodeRecord;
 use crate::auth::pkce::CodeChallenge;
@@ -29,26 +28,25 @@ impl OAuthStore {
 
     #[tracing::instrument(name = "storage.revoke_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     pub async fn revoke_client(&self, client_id: &str) -> Result<(bool, u64), StorageError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .with_subscriber(NoSubscriber::default())
-            .await?;
-        let tokens = sqlx::query("DELETE FROM oauth_tokens WHERE client_id = ?")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .with_subscriber(NoSubscriber::default())
-            .await?
-            .rows_affected();
-        let existed = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .with_subscriber(NoSubscriber::default())
-            .await?
-            .rows_affected()
-            == 1;
-        tx.commit().with_subscriber(NoSubscriber::default()).await?;
-        Ok((existed, tokens))
+        // One untraced future for the whole transaction: dropping `tx` on an error path queues a
+        // rollback, which must not carry our span either.
+        let revoked = async {
+            let mut tx = self.pool.begin().await?;
+            let tokens = sqlx::query("DELETE FROM oauth_tokens WHERE client_id = ?")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let existed = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((existed, tokens))
+        };
+        Ok(revoked.untraced().await?)
     }
 
     pub fn new(pool: SqlitePool) -> OAuthStore {
@@ -132,7 +130,7 @@ impl ClientStore for OAuthStore {
         .bind(client.created_at)
         .bind(client.last_used_at)
         .execute(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         Ok(())
     }
@@ -145,7 +143,7 @@ impl ClientStore for OAuthStore {
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         row.as_ref().map(client_of).transpose()
     }
@@ -157,7 +155,7 @@ impl ClientStore for OAuthStore {
              created_at, last_used_at FROM oauth_clients ORDER BY created_at, client_id",
         )
         .fetch_all(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         rows.iter().map(client_of).collect()
     }
@@ -168,7 +166,7 @@ impl ClientStore for OAuthStore {
             .bind(at)
             .bind(client_id)
             .execute(&self.pool)
-            .with_subscriber(NoSubscriber::default())
+            .untraced()
             .await?;
         Ok(())
     }
@@ -178,7 +176,7 @@ impl ClientStore for OAuthStore {
         let done = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
             .bind(client_id)
             .execute(&self.pool)
-            .with_subscriber(NoSubscriber::default())
+            .untraced()
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -189,7 +187,7 @@ impl ClientStore for OAuthStore {
             sqlx::query("DELETE FROM oauth_clients WHERE last_used_at IS NULL AND created_at < ?")
                 .bind(created_before)
                 .execute(&self.pool)
-                .with_subscriber(NoSubscriber::default())
+                .untraced()
                 .await?;
         Ok(done.rows_affected())
     }
@@ -230,7 +228,7 @@ impl CodeStore for OAuthStore {
         .bind(code.expires_at)
         .bind(code.redeemed_at)
         .execute(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         Ok(())
     }
@@ -243,7 +241,7 @@ impl CodeStore for OAuthStore {
         )
         .bind(hash.as_bytes().as_slice())
         .fetch_optional(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         row.as_ref().map(code_of).transpose()
     }
@@ -256,7 +254,7 @@ impl CodeStore for OAuthStore {
         .bind(at)
         .bind(hash.as_bytes().as_slice())
         .execute(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -266,7 +264,7 @@ impl CodeStore for OAuthStore {
         let done = sqlx::query("DELETE FROM oauth_codes WHERE expires_at <= ?")
             .bind(now)
             .execute(&self.pool)
-            .with_subscriber(NoSubscriber::default())
+            .untraced()
             .await?;
         Ok(done.rows_affected())
     }
@@ -310,43 +308,40 @@ impl TokenRepo for OAuthStore {
         )
         .bind(now)
         .fetch_all(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         rows.iter().map(token_of).collect()
     }
 
     #[tracing::instrument(name = "storage.apply_token_change", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "TRANSACTION", db.table = "oauth_tokens"))]
     async fn apply_token_change(&self, change: &TokenChange) -> Result<(), StorageError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .with_subscriber(NoSubscriber::default())
-            .await?;
-        for hash in &change.delete {
-            sqlx::query("DELETE FROM oauth_tokens WHERE token_hash = ?")
-                .bind(hash.as_bytes().as_slice())
+        // One untraced future for the whole transaction (see `revoke_client`).
+        let applied = async {
+            let mut tx = self.pool.begin().await?;
+            for hash in &change.delete {
+                sqlx::query("DELETE FROM oauth_tokens WHERE token_hash = ?")
+                    .bind(hash.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for token in &change.insert {
+                sqlx::query(
+                    "INSERT INTO oauth_tokens (token_hash, kind, client_id, family_id, scopes, resource, expires_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(token.hash.as_bytes().as_slice())
+                .bind(kind_str(token.kind))
+                .bind(&token.client_id)
+                .bind(token.family.as_str())
+                .bind(join_scopes(&token.scopes))
+                .bind(&token.resource)
+                .bind(token.expires_at)
                 .execute(&mut *tx)
-                .with_subscriber(NoSubscriber::default())
                 .await?;
-        }
-        for token in &change.insert {
-            sqlx::query(
-                "INSERT INTO oauth_tokens (token_hash, kind, client_id, family_id, scopes, resource, expires_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(token.hash.as_bytes().as_slice())
-            .bind(kind_str(token.kind))
-            .bind(&token.client_id)
-            .bind(token.family.as_str())
-            .bind(join_scopes(&token.scopes))
-            .bind(&token.resource)
-            .bind(token.expires_at)
-            .execute(&mut *tx)
-            .with_subscriber(NoSubscriber::default())
-            .await?;
-        }
-        tx.commit().with_subscriber(NoSubscriber::default()).await?;
-        Ok(())
+            }
+            tx.commit().await
+        };
+        Ok(applied.untraced().await?)
     }
 
     #[tracing::instrument(name = "storage.delete_expired_tokens", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_tokens"))]
@@ -354,7 +349,7 @@ impl TokenRepo for OAuthStore {
         let done = sqlx::query("DELETE FROM oauth_tokens WHERE expires_at <= ?")
             .bind(now)
             .execute(&self.pool)
-            .with_subscriber(NoSubscriber::default())
+            .untraced()
             .await?;
         Ok(done.rows_affected())
     }

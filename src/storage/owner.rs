@@ -1,9 +1,9 @@
 //! The owner's password hash (one row).
 
 use sqlx::{Row, SqlitePool};
-use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
 use crate::ports::StorageError;
+use crate::storage::Untraced;
 
 #[derive(Clone)]
 pub struct OwnerRepo {
@@ -19,7 +19,7 @@ impl OwnerRepo {
     pub async fn password_hash(&self) -> Result<Option<String>, StorageError> {
         let row = sqlx::query("SELECT password_hash FROM owner WHERE id = 1")
             .fetch_optional(&self.pool)
-            .with_subscriber(NoSubscriber::default())
+            .untraced()
             .await?;
         Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
     }
@@ -35,7 +35,7 @@ impl OwnerRepo {
         .bind(hash)
         .bind(now)
         .execute(&self.pool)
-        .with_subscriber(NoSubscriber::default())
+        .untraced()
         .await?;
         Ok(())
     }
@@ -52,7 +52,7 @@ impl OwnerRepo {
             .bind(hash)
             .bind(now)
             .execute(&self.pool)
-            .with_subscriber(NoSubscriber::default())
+            .untraced()
             .await?;
         Ok(done.rows_affected() == 1)
     }
