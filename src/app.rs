@@ -1,17 +1,20 @@
-//! Wiring: config → storage → actors → router, and the serve loop with graceful shutdown.
+//! Wiring: config → storage → actors (under a supervisor) → router, and the serve loop with
+//! graceful shutdown.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{Router, http::StatusCode, middleware, routing::get};
 use metrics_exporter_prometheus::PrometheusHandle;
-use ractor::ActorCell;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::actors::food_cache::FoodCacheHandle;
-use crate::actors::{auth_codes, client_registry, food_cache, token_store};
+use crate::actors::auth_codes::{self, AuthCodes, AuthCodesHandle};
+use crate::actors::client_registry::{self, ClientRegistry, ClientRegistryHandle};
+use crate::actors::food_cache::{self, FoodCache, FoodCacheHandle};
+use crate::actors::supervisor::{Roster, Supervision};
+use crate::actors::token_store::{self, TokenStore, TokenStoreHandle};
 use crate::clock::Clock;
 use crate::config::{Config, ConsentMode};
 use crate::http::bearer::{BearerState, require_bearer};
@@ -32,7 +35,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct App {
     pub router: Router,
     pool: Pool,
-    actors: Vec<(ActorCell, JoinHandle<()>)>,
+    supervision: Supervision,
     background: Vec<JoinHandle<()>>,
     mcp_cancel: CancellationToken,
     metrics: PrometheusHandle,
@@ -47,7 +50,10 @@ impl App {
             .await
             .with_context(|| format!("opening database {}", config.database_path.display()))?;
         let clock = Clock::system();
-        let mut actors = Vec::new();
+        let mut supervision = Supervision::start()
+            .await
+            .context("starting the actor supervisor")?;
+        let call_timeout = config.actors.call_timeout;
         let mut background = Vec::new();
 
         let http = reqwest::Client::builder()
@@ -57,15 +63,19 @@ impl App {
             Arc::new(UsdaClient::new(&config.usda, http.clone())?),
             Arc::new(OpenFoodFactsClient::new(&config.openfoodfacts, http)?),
         ];
-        let (food_cache, task) = FoodCacheHandle::spawn(food_cache::Arguments {
+        let cache_args = food_cache::Arguments {
             repo: Arc::new(SqliteFoodRepo::new(pool.clone())),
             upstreams,
             ttl: config.cache.clone(),
             clock: clock.clone(),
-        })
-        .await
-        .context("starting the food cache")?;
-        actors.push((food_cache.actor().get_cell(), task));
+        };
+        let food_cache = supervision
+            .supervise(FoodCache, move || cache_args.clone(), call_timeout)
+            .await
+            .context("starting the food cache")?;
+        // A lookup may wait for a fetch, which the slowest upstream's own timeout bounds.
+        let fetch_timeout = config.usda.timeout.max(config.openfoodfacts.timeout);
+        let food_cache = FoodCacheHandle::new(food_cache, fetch_timeout);
 
         let service = Arc::new(FoodService::new(
             food_cache,
@@ -73,10 +83,9 @@ impl App {
         ));
         let mcp_cancel = CancellationToken::new();
         let mut mcp = mcp::service(&config, service, mcp_cancel.clone());
-        let mut router = health::router(pool.clone());
-
+        let mut router = Router::new();
         if config.auth.enabled {
-            let oauth_state = start_oauth(&config, &pool, &clock, &mut actors).await?;
+            let oauth_state = start_oauth(&config, &pool, &clock, &mut supervision).await?;
             mcp = mcp.layer(middleware::from_fn_with_state(
                 BearerState {
                     tokens: oauth_state.tokens.clone(),
@@ -97,6 +106,7 @@ impl App {
             router = router.merge(oauth::router(oauth_state));
         }
         let router = router
+            .merge(health::router(pool.clone(), supervision.roster()))
             .merge(mcp)
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -108,7 +118,7 @@ impl App {
         Ok(App {
             router,
             pool,
-            actors,
+            supervision,
             background,
             mcp_cancel,
             metrics,
@@ -136,8 +146,14 @@ impl App {
         )
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests, stops the actors and
-    /// closes the database.
+    /// The supervised actors by name (what `/health` reports).
+    pub fn actors(&self) -> Roster {
+        self.supervision.roster()
+    }
+
+    /// Serves until `shutdown` resolves — or the supervisor gives up on an actor, which is then
+    /// an error naming it — and drains in-flight requests, stops the actors and closes the
+    /// database.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -150,26 +166,31 @@ impl App {
             let _ = tcp.set_nodelay(true);
         });
         let mcp_cancel = self.mcp_cancel.clone();
+        let gave_up = self.supervision.gave_up();
         axum::serve(
             listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
-            shutdown.await;
+            tokio::select! {
+                () = shutdown => {}
+                _ = gave_up => {}
+            }
             mcp_cancel.cancel();
         })
         .await
         .context("serving HTTP")?;
+        let failure = self.supervision.failure();
         for task in self.background {
             task.abort();
         }
-        for (actor, task) in self.actors {
-            actor.stop(None);
-            let _ = task.await;
-        }
+        self.supervision.stop().await;
         self.pool.close().await;
-        Ok(())
+        match failure {
+            Some(why) => Err(anyhow::anyhow!("{why}; the server stopped")),
+            None => Ok(()),
+        }
     }
 }
 
@@ -198,30 +219,34 @@ async fn start_oauth(
     config: &Config,
     pool: &Pool,
     clock: &Clock,
-    actors: &mut Vec<(ActorCell, JoinHandle<()>)>,
+    supervision: &mut Supervision,
 ) -> anyhow::Result<OAuthState> {
     let auth = &config.auth;
+    let call_timeout = config.actors.call_timeout;
     let store = Arc::new(OAuthStore::new(pool.clone()));
-    let (clients, task) = client_registry::spawn(client_registry::Arguments {
+    // Each actor gets its arguments again, cloned, at every restart.
+    let clients = client_registry::Arguments {
         store: store.clone(),
         clock: clock.clone(),
         max_redirect_uris: auth.max_redirect_uris,
         unused_ttl: auth.unused_client_ttl,
         sweep_interval: auth.sweep_interval,
-    })
-    .await
-    .context("starting the client registry")?;
-    actors.push((clients.get_cell(), task));
-    let (codes, task) = auth_codes::spawn(auth_codes::Arguments {
+    };
+    let clients = supervision
+        .supervise(ClientRegistry, move || clients.clone(), call_timeout)
+        .await
+        .context("starting the client registry")?;
+    let codes = auth_codes::Arguments {
         store: store.clone(),
         clock: clock.clone(),
         code_ttl: auth.code_ttl,
         sweep_interval: auth.sweep_interval,
-    })
-    .await
-    .context("starting the authorization codes")?;
-    actors.push((codes.get_cell(), task));
-    let (tokens, task) = token_store::spawn(token_store::Arguments {
+    };
+    let codes = supervision
+        .supervise(AuthCodes, move || codes.clone(), call_timeout)
+        .await
+        .context("starting the authorization codes")?;
+    let tokens = token_store::Arguments {
         repo: store,
         clock: clock.clone(),
         config: token_store::TokenConfig {
@@ -230,10 +255,11 @@ async fn start_oauth(
             refresh_grace: auth.refresh_grace,
             sweep_interval: auth.sweep_interval,
         },
-    })
-    .await
-    .context("starting the token store")?;
-    actors.push((tokens.get_cell(), task));
+    };
+    let tokens = supervision
+        .supervise(TokenStore, move || tokens.clone(), call_timeout)
+        .await
+        .context("starting the token store")?;
 
     let owner = OwnerPassword::new(OwnerRepo::new(pool.clone()), clock.clone());
     if auth.consent == ConsentMode::Password
@@ -249,9 +275,9 @@ async fn start_oauth(
     OAuthState::new(
         config,
         Actors {
-            clients,
-            codes,
-            tokens,
+            clients: ClientRegistryHandle::new(clients),
+            codes: AuthCodesHandle::new(codes),
+            tokens: TokenStoreHandle::new(tokens),
         },
         owner,
         clock.clone(),

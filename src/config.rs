@@ -19,6 +19,7 @@ pub struct Config {
     pub usda: UsdaConfig,
     pub openfoodfacts: OpenFoodFactsConfig,
     pub cache: CacheConfig,
+    pub actors: ActorsConfig,
     pub mcp: McpConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
@@ -96,6 +97,13 @@ pub struct CacheConfig {
     pub sweep_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub stale_retention: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActorsConfig {
+    /// Longest a caller waits for an actor's answer before it is told the actor is unavailable.
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
 }
 
 /// How the owner approves a client.
@@ -278,6 +286,7 @@ mod tests {
         assert_eq!(config.cache.usda_ttl, Duration::from_secs(30 * 86400));
         assert_eq!(config.log.format, crate::telemetry::LogFormat::Text);
         assert_eq!(config.metrics.bind, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(config.actors.call_timeout, Duration::from_secs(10));
     }
 
     #[test]
@@ -292,6 +301,7 @@ mod tests {
             jail.set_env("FOOD_MCP__CACHE__SEARCH_TTL", "2h");
             jail.set_env("FOOD_MCP__LOG__FORMAT", "json");
             jail.set_env("FOOD_MCP__METRICS__BIND", "");
+            jail.set_env("FOOD_MCP__ACTORS__CALL_TIMEOUT", "3s");
             let config = Config::load().map_err(|e| e.to_string())?;
             assert_eq!(config.usda.api_key, "12345");
             assert_eq!(config.mcp_resource(), "https://food.example.com/mcp");
@@ -299,6 +309,7 @@ mod tests {
             assert_eq!(config.cache.search_ttl, Duration::from_secs(7200));
             assert_eq!(config.log.format, crate::telemetry::LogFormat::Json);
             assert_eq!(config.metrics.bind, None);
+            assert_eq!(config.actors.call_timeout, Duration::from_secs(3));
             Ok(())
         });
     }

@@ -8,10 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
-use tokio::task::JoinHandle;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::reply;
+use super::{ActorHandle, NoAnswer, reply};
 use crate::auth::code::{CodeRecord, CodeRequest};
 use crate::auth::pkce::PkceError;
 use crate::auth::secrets::{EntropyError, Secret};
@@ -19,7 +18,8 @@ use crate::auth::token::{FamilyId, Grant};
 use crate::clock::{Clock, secs};
 use crate::ports::{CodeStore, StorageError};
 
-/// Why a code was not redeemed. All but `Storage` and `Entropy` are `invalid_grant` on the wire.
+/// Why a code was not redeemed. All but `Storage`, `Entropy` and `Unavailable` are
+/// `invalid_grant` on the wire.
 #[derive(Debug, thiserror::Error)]
 pub enum CodeError {
     #[error("unknown authorization code")]
@@ -39,6 +39,15 @@ pub enum CodeError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// The actor is stopped or did not answer in time (see [`NoAnswer`]).
+    #[error("the authorization codes are not answering")]
+    Unavailable,
+}
+
+impl From<NoAnswer> for CodeError {
+    fn from(_: NoAnswer) -> Self {
+        CodeError::Unavailable
+    }
 }
 
 pub enum AuthCodesMsg {
@@ -78,8 +87,10 @@ impl super::ActorMessage for AuthCodesMsg {
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct AuthCodes;
 
+#[derive(Clone)]
 pub struct Arguments {
     pub store: Arc<dyn CodeStore>,
     pub clock: Clock,
@@ -90,10 +101,6 @@ pub struct Arguments {
 
 /// Nothing is cached (see the module doc): the arguments are the whole state.
 pub type State = Arguments;
-
-pub async fn spawn(args: Arguments) -> Result<(AuthCodesRef, JoinHandle<()>), SpawnErr> {
-    Actor::spawn(None, AuthCodes, args).await
-}
 
 impl Actor for AuthCodes {
     type Msg = super::Envelope<AuthCodesMsg>;
@@ -243,13 +250,50 @@ fn check_redemption(
     Ok(())
 }
 
+/// The codes' typed handle: one method per request, each bounded by the call timeout.
+#[derive(Clone)]
+pub struct AuthCodesHandle(ActorHandle<AuthCodesMsg>);
+
+impl AuthCodesHandle {
+    pub fn new(actor: ActorHandle<AuthCodesMsg>) -> Self {
+        AuthCodesHandle(actor)
+    }
+
+    /// Issues a code for an approved request; it is in clear only in this answer.
+    pub async fn issue(&self, request: CodeRequest) -> Result<Secret, CodeError> {
+        self.0
+            .ask(|reply| AuthCodesMsg::Issue { request, reply })
+            .await
+    }
+
+    /// Redeems a code at the token endpoint (see [`AuthCodesMsg::Redeem`]).
+    pub async fn redeem(
+        &self,
+        code: Secret,
+        client_id: &str,
+        redirect_uri: Option<String>,
+        code_verifier: Secret,
+    ) -> Result<Grant, CodeError> {
+        let client_id = client_id.to_string();
+        self.0
+            .ask(|reply| AuthCodesMsg::Redeem {
+                code,
+                client_id,
+                redirect_uri,
+                code_verifier,
+                reply,
+            })
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
-    use crate::actors::fakes::{FakeStore, ask};
+    use crate::actors::fakes::FakeStore;
     use crate::auth::pkce::CodeChallenge;
 
     const T0: i64 = 1_800_000_000;
@@ -259,7 +303,7 @@ mod tests {
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const REDIRECT: &str = "http://localhost:40000/callback";
 
-    async fn start() -> (AuthCodesRef, Arc<FakeStore>, Clock) {
+    async fn start() -> (AuthCodesHandle, Arc<FakeStore>, Clock) {
         let store = Arc::new(FakeStore::default());
         let clock = Clock::manual(T0);
         let args = Arguments {
@@ -268,11 +312,11 @@ mod tests {
             code_ttl: TTL,
             sweep_interval: Duration::from_secs(3600),
         };
-        let (actor, _join) = spawn(args).await.unwrap();
-        (actor, store, clock)
+        let actor = ActorHandle::spawn(AuthCodes, args, Duration::from_secs(5)).await;
+        (AuthCodesHandle::new(actor), store, clock)
     }
 
-    async fn issue(actor: &AuthCodesRef) -> Result<Secret, CodeError> {
+    async fn issue(actor: &AuthCodesHandle) -> Result<Secret, CodeError> {
         let request = CodeRequest {
             client_id: "client-a".into(),
             redirect_uri: Some(REDIRECT.into()),
@@ -280,30 +324,24 @@ mod tests {
             scopes: vec!["food:read".into(), "food:write".into()],
             resource: "https://food.example/mcp".into(),
         };
-        ask(actor, |reply| AuthCodesMsg::Issue { request, reply }).await
+        actor.issue(request).await
     }
 
     async fn redeem_with(
-        actor: &AuthCodesRef,
+        actor: &AuthCodesHandle,
         code: &Secret,
         client_id: &str,
         redirect_uri: Option<&str>,
         verifier: &str,
     ) -> Result<Grant, CodeError> {
-        let (code, client_id) = (code.clone(), client_id.to_owned());
         let redirect_uri = redirect_uri.map(str::to_owned);
         let code_verifier = Secret::from_presented(verifier);
-        ask(actor, |reply| AuthCodesMsg::Redeem {
-            code,
-            client_id,
-            redirect_uri,
-            code_verifier,
-            reply,
-        })
-        .await
+        actor
+            .redeem(code.clone(), client_id, redirect_uri, code_verifier)
+            .await
     }
 
-    async fn redeem(actor: &AuthCodesRef, code: &Secret) -> Result<Grant, CodeError> {
+    async fn redeem(actor: &AuthCodesHandle, code: &Secret) -> Result<Grant, CodeError> {
         redeem_with(actor, code, "client-a", Some(REDIRECT), VERIFIER).await
     }
 
@@ -364,7 +402,10 @@ mod tests {
             redeem(&actor, &code).await,
             Err(CodeError::Expired)
         ));
-        let swept = ask(&actor, |reply| AuthCodesMsg::Sweep { reply: Some(reply) }).await;
+        let swept = actor
+            .0
+            .ask(|reply| AuthCodesMsg::Sweep { reply: Some(reply) })
+            .await;
         assert_eq!(swept.unwrap(), 1);
         assert!(store.codes.lock().unwrap().is_empty());
         assert!(matches!(

@@ -7,10 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
-use tokio::task::JoinHandle;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::reply;
+use super::{ActorHandle, NoAnswer, reply};
 use crate::auth::client::{
     AuthMethod, Client, ClientCredential, ClientMetadata, MetadataError, Registered, validate,
 };
@@ -31,6 +30,15 @@ pub enum ClientError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// The registry is stopped or did not answer in time (see [`NoAnswer`]).
+    #[error("the client registry is not answering")]
+    Unavailable,
+}
+
+impl From<NoAnswer> for ClientError {
+    fn from(_: NoAnswer) -> Self {
+        ClientError::Unavailable
+    }
 }
 
 pub enum ClientRegistryMsg {
@@ -50,16 +58,6 @@ pub enum ClientRegistryMsg {
         credential: ClientCredential,
         reply: RpcReplyPort<Result<Client, ClientError>>,
     },
-    /// Deletes a registration. The caller also revokes the client's tokens
-    /// (`TokenStoreMsg::RevokeClient`).
-    Delete {
-        client_id: String,
-        reply: RpcReplyPort<Result<(), ClientError>>,
-    },
-    /// Lists every registration (CLI `clients list`).
-    List {
-        reply: RpcReplyPort<Result<Vec<Client>, ClientError>>,
-    },
     /// Deletes registrations that never authenticated within `unused_ttl` of registering;
     /// answers how many. Also sent without a reply port every `sweep_interval`.
     Sweep {
@@ -77,15 +75,15 @@ impl super::ActorMessage for ClientRegistryMsg {
             ClientRegistryMsg::Register { .. } => "Register",
             ClientRegistryMsg::Get { .. } => "Get",
             ClientRegistryMsg::Authenticate { .. } => "Authenticate",
-            ClientRegistryMsg::Delete { .. } => "Delete",
-            ClientRegistryMsg::List { .. } => "List",
             ClientRegistryMsg::Sweep { .. } => "Sweep",
         }
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct ClientRegistry;
 
+#[derive(Clone)]
 pub struct Arguments {
     pub store: Arc<dyn ClientStore>,
     pub clock: Clock,
@@ -98,10 +96,6 @@ pub struct Arguments {
 
 /// Nothing is cached (see the module doc): the arguments are the whole state.
 pub type State = Arguments;
-
-pub async fn spawn(args: Arguments) -> Result<(ClientRegistryRef, JoinHandle<()>), SpawnErr> {
-    Actor::spawn(None, ClientRegistry, args).await
-}
 
 impl Actor for ClientRegistry {
     type Msg = super::Envelope<ClientRegistryMsg>;
@@ -169,20 +163,6 @@ async fn handle_msg(state: &State, msg: ClientRegistryMsg) {
         } => {
             reply(port, authenticate(state, &client_id, &credential).await);
         }
-        ClientRegistryMsg::Delete {
-            client_id,
-            reply: port,
-        } => {
-            let deleted = match store.delete_client(&client_id).await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(ClientError::UnknownClient),
-                Err(e) => Err(e.into()),
-            };
-            reply(port, deleted);
-        }
-        ClientRegistryMsg::List { reply: port } => {
-            reply(port, store.list_clients().await.map_err(Into::into));
-        }
         ClientRegistryMsg::Sweep { reply: port } => {
             let cutoff = state.clock.now().saturating_sub(secs(state.unused_ttl));
             let swept = store.delete_unused_clients(cutoff).await;
@@ -240,19 +220,61 @@ async fn authenticate(
     Ok(client)
 }
 
+/// The registry's typed handle: one method per request, each bounded by the call timeout.
+#[derive(Clone)]
+pub struct ClientRegistryHandle(ActorHandle<ClientRegistryMsg>);
+
+impl ClientRegistryHandle {
+    pub fn new(actor: ActorHandle<ClientRegistryMsg>) -> Self {
+        ClientRegistryHandle(actor)
+    }
+
+    /// Registers a client; a confidential one gets its secret here, once.
+    pub async fn register(&self, metadata: ClientMetadata) -> Result<Registered, ClientError> {
+        self.0
+            .ask(|reply| ClientRegistryMsg::Register { metadata, reply })
+            .await
+    }
+
+    /// A registered client, or `UnknownClient`.
+    pub async fn get(&self, client_id: &str) -> Result<Client, ClientError> {
+        let client_id = client_id.to_string();
+        self.0
+            .ask(|reply| ClientRegistryMsg::Get { client_id, reply })
+            .await
+    }
+
+    /// Authenticates a client at the token or revocation endpoint.
+    pub async fn authenticate(
+        &self,
+        client_id: &str,
+        credential: ClientCredential,
+    ) -> Result<Client, ClientError> {
+        let client_id = client_id.to_string();
+        self.0
+            .ask(|reply| ClientRegistryMsg::Authenticate {
+                client_id,
+                credential,
+                reply,
+            })
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
-    use crate::actors::fakes::{FakeStore, ask};
+    use crate::actors::fakes::FakeStore;
     use crate::auth::client::GrantType;
+    use crate::ports::ClientStore;
 
     const T0: i64 = 1_800_000_000;
     const DAY: Duration = Duration::from_secs(86_400);
 
-    async fn start() -> (ClientRegistryRef, Arc<FakeStore>, Clock) {
+    async fn start() -> (ClientRegistryHandle, Arc<FakeStore>, Clock) {
         let store = Arc::new(FakeStore::default());
         let clock = Clock::manual(T0);
         let args = Arguments {
@@ -262,8 +284,8 @@ mod tests {
             unused_ttl: DAY,
             sweep_interval: DAY,
         };
-        let (actor, _join) = spawn(args).await.unwrap();
-        (actor, store, clock)
+        let actor = ActorHandle::spawn(ClientRegistry, args, Duration::from_secs(5)).await;
+        (ClientRegistryHandle::new(actor), store, clock)
     }
 
     fn metadata(method: Option<&str>) -> ClientMetadata {
@@ -275,41 +297,17 @@ mod tests {
         }
     }
 
-    async fn register(
-        actor: &ClientRegistryRef,
-        metadata: ClientMetadata,
-    ) -> Result<Registered, ClientError> {
-        ask(actor, |reply| ClientRegistryMsg::Register {
-            metadata,
-            reply,
-        })
-        .await
-    }
-
-    async fn authenticate(
-        actor: &ClientRegistryRef,
-        id: &str,
-        credential: ClientCredential,
-    ) -> Result<Client, ClientError> {
-        let client_id = id.to_owned();
-        ask(actor, |reply| ClientRegistryMsg::Authenticate {
-            client_id,
-            credential,
-            reply,
-        })
-        .await
-    }
-
-    async fn list(actor: &ClientRegistryRef) -> Vec<Client> {
-        ask(actor, |reply| ClientRegistryMsg::List { reply })
+    async fn sweep(actor: &ClientRegistryHandle) -> Result<u64, ClientError> {
+        actor
+            .0
+            .ask(|reply| ClientRegistryMsg::Sweep { reply: Some(reply) })
             .await
-            .unwrap()
     }
 
     #[tokio::test]
     async fn public_client_registers_without_secret_and_authenticates_with_none() {
         let (actor, _store, _clock) = start().await;
-        let registered = register(&actor, metadata(Some("none"))).await.unwrap();
+        let registered = actor.register(metadata(Some("none"))).await.unwrap();
         assert!(registered.client_secret.is_none());
         let client = registered.client;
         assert_eq!(client.auth_method, AuthMethod::None);
@@ -320,24 +318,20 @@ mod tests {
         assert!(client.allows_redirect("http://localhost:50000/callback"));
         assert!(!client.allows_redirect("http://localhost:50000/other"));
 
-        let id = client.client_id.clone();
-        let got = ask(&actor, |reply| ClientRegistryMsg::Get {
-            client_id: id,
-            reply,
-        })
-        .await;
-        assert_eq!(got.unwrap(), client);
-        let used = authenticate(&actor, &client.client_id, ClientCredential::None)
+        assert_eq!(actor.get(&client.client_id).await.unwrap(), client);
+        assert!(matches!(
+            actor.get("nobody").await,
+            Err(ClientError::UnknownClient)
+        ));
+        let used = actor
+            .authenticate(&client.client_id, ClientCredential::None)
             .await
             .unwrap();
         assert_eq!(used.last_used_at, Some(T0));
         let secret = Secret::from_presented("anything");
-        let presented = authenticate(
-            &actor,
-            &client.client_id,
-            ClientCredential::SecretPost(secret),
-        )
-        .await;
+        let presented = actor
+            .authenticate(&client.client_id, ClientCredential::SecretPost(secret))
+            .await;
         assert!(matches!(presented, Err(ClientError::AuthenticationFailed)));
     }
 
@@ -345,14 +339,16 @@ mod tests {
     async fn confidential_client_secret_is_returned_once_and_stored_hashed() {
         let (actor, store, _clock) = start().await;
         // No method given: RFC 7591 defaults to client_secret_basic.
-        let registered = register(&actor, metadata(None)).await.unwrap();
+        let registered = actor.register(metadata(None)).await.unwrap();
         let secret = registered.client_secret.unwrap();
         let id = registered.client.client_id;
         let stored = store.clients.lock().unwrap()[&id].clone();
         assert_eq!(stored.auth_method, AuthMethod::ClientSecretBasic);
         assert_eq!(stored.secret_hash, Some(secret.hash()));
 
-        let ok = authenticate(&actor, &id, ClientCredential::SecretBasic(secret.clone())).await;
+        let ok = actor
+            .authenticate(&id, ClientCredential::SecretBasic(secret.clone()))
+            .await;
         assert!(ok.is_ok());
         let wrong = Secret::from_presented(format!("{}x", secret.expose()));
         for credential in [
@@ -360,10 +356,12 @@ mod tests {
             ClientCredential::SecretPost(secret.clone()),
             ClientCredential::None,
         ] {
-            let refused = authenticate(&actor, &id, credential).await;
+            let refused = actor.authenticate(&id, credential).await;
             assert!(matches!(refused, Err(ClientError::AuthenticationFailed)));
         }
-        let unknown = authenticate(&actor, "nobody", ClientCredential::SecretBasic(secret)).await;
+        let unknown = actor
+            .authenticate("nobody", ClientCredential::SecretBasic(secret))
+            .await;
         assert!(matches!(unknown, Err(ClientError::AuthenticationFailed)));
     }
 
@@ -398,7 +396,7 @@ mod tests {
         for (break_it, is_redirect_error) in cases {
             let mut bad = metadata(Some("none"));
             break_it(&mut bad);
-            match register(&actor, bad).await {
+            match actor.register(bad).await {
                 Err(ClientError::Metadata(MetadataError::InvalidRedirectUri(_)))
                     if is_redirect_error => {}
                 Err(ClientError::Metadata(MetadataError::InvalidMetadata(_)))
@@ -412,39 +410,29 @@ mod tests {
         let mut minimal = metadata(Some("none"));
         minimal.grant_types.clear();
         minimal.client_name = Some("  ".into());
-        let client = register(&actor, minimal).await.unwrap().client;
+        let client = actor.register(minimal).await.unwrap().client;
         assert_eq!(client.grant_types, [GrantType::AuthorizationCode]);
         assert_eq!(client.client_name, None);
     }
 
     #[tokio::test]
     async fn sweep_deletes_only_registrations_never_used_in_time() {
-        let (actor, _store, clock) = start().await;
-        let used = register(&actor, metadata(Some("none")))
-            .await
-            .unwrap()
-            .client;
-        let unused = register(&actor, metadata(Some("none")))
-            .await
-            .unwrap()
-            .client;
-        authenticate(&actor, &used.client_id, ClientCredential::None)
+        let (actor, store, clock) = start().await;
+        let used = actor.register(metadata(Some("none"))).await.unwrap().client;
+        let unused = actor.register(metadata(Some("none"))).await.unwrap().client;
+        actor
+            .authenticate(&used.client_id, ClientCredential::None)
             .await
             .unwrap();
         clock.advance(DAY / 2);
-        let young = register(&actor, metadata(Some("none")))
-            .await
-            .unwrap()
-            .client;
+        let young = actor.register(metadata(Some("none"))).await.unwrap().client;
 
         clock.advance(DAY / 2 + Duration::from_secs(1));
-        let swept = ask(&actor, |reply| ClientRegistryMsg::Sweep {
-            reply: Some(reply),
-        })
-        .await;
-        assert_eq!(swept.unwrap(), 1);
-        let left: Vec<String> = list(&actor)
+        assert_eq!(sweep(&actor).await.unwrap(), 1);
+        let left: Vec<String> = store
+            .list_clients()
             .await
+            .unwrap()
             .into_iter()
             .map(|c| c.client_id)
             .collect();
@@ -453,52 +441,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn delete_removes_the_registration() {
-        let (actor, _store, _clock) = start().await;
-        let client = register(&actor, metadata(Some("none")))
-            .await
-            .unwrap()
-            .client;
-        for expected_ok in [true, false] {
-            let id = client.client_id.clone();
-            let deleted = ask(&actor, |reply| ClientRegistryMsg::Delete {
-                client_id: id,
-                reply,
-            })
-            .await;
-            assert_eq!(deleted.is_ok(), expected_ok);
-        }
-        let id = client.client_id.clone();
-        let got = ask(&actor, |reply| ClientRegistryMsg::Get {
-            client_id: id,
-            reply,
-        })
-        .await;
-        assert!(matches!(got, Err(ClientError::UnknownClient)));
-    }
-
-    #[tokio::test]
     async fn failing_storage_answers_an_error_and_changes_nothing() {
         let (actor, store, _clock) = start().await;
-        let client = register(&actor, metadata(Some("none")))
-            .await
-            .unwrap()
-            .client;
+        let client = actor.register(metadata(Some("none"))).await.unwrap().client;
         store.fail_writes(true);
         assert!(matches!(
-            register(&actor, metadata(None)).await,
+            actor.register(metadata(None)).await,
             Err(ClientError::Storage(_))
         ));
-        let auth = authenticate(&actor, &client.client_id, ClientCredential::None).await;
+        let auth = actor
+            .authenticate(&client.client_id, ClientCredential::None)
+            .await;
         assert!(matches!(auth, Err(ClientError::Storage(_))));
-        let swept = ask(&actor, |reply| ClientRegistryMsg::Sweep {
-            reply: Some(reply),
-        })
-        .await;
-        assert!(matches!(swept, Err(ClientError::Storage(_))));
+        assert!(matches!(sweep(&actor).await, Err(ClientError::Storage(_))));
 
         store.fail_writes(false);
-        let all = list(&actor).await;
+        let all = store.list_clients().await.unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].last_used_at, None);
     }

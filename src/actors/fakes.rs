@@ -22,12 +22,19 @@ pub struct FakeStore {
     /// Successful token writes (`apply_token_change`).
     pub token_writes: AtomicUsize,
     fail_writes: AtomicBool,
+    fail_reads: AtomicBool,
 }
 
 impl FakeStore {
     /// From now on every write fails (`true`) or succeeds again (`false`).
     pub fn fail_writes(&self, fail: bool) {
         self.fail_writes.store(fail, Ordering::SeqCst);
+    }
+
+    /// From now on loading the active tokens (what `TokenStore` does at start) fails (`true`)
+    /// or succeeds again (`false`).
+    pub fn fail_reads(&self, fail: bool) {
+        self.fail_reads.store(fail, Ordering::SeqCst);
     }
 
     fn write(&self) -> Result<(), StorageError> {
@@ -66,11 +73,6 @@ impl ClientStore for FakeStore {
             c.last_used_at = Some(at);
         }
         Ok(())
-    }
-
-    async fn delete_client(&self, client_id: &str) -> Result<bool, StorageError> {
-        self.write()?;
-        Ok(self.clients.lock().unwrap().remove(client_id).is_some())
     }
 
     async fn delete_unused_clients(&self, created_before: i64) -> Result<u64, StorageError> {
@@ -117,6 +119,9 @@ impl CodeStore for FakeStore {
 #[async_trait]
 impl TokenRepo for FakeStore {
     async fn load_active_tokens(&self, now: i64) -> Result<Vec<TokenRecord>, StorageError> {
+        if self.fail_reads.load(Ordering::SeqCst) {
+            return Err(StorageError("injected read failure".into()));
+        }
         let tokens = self.tokens.lock().unwrap();
         Ok(tokens
             .values()
@@ -144,26 +149,5 @@ impl TokenRepo for FakeStore {
         let before = tokens.len();
         tokens.retain(|_, t| t.expires_at > now);
         Ok((before - tokens.len()) as u64)
-    }
-}
-
-/// Sends a request and waits (at most 5 s) for the answer; panics if the actor is gone.
-pub async fn ask<M, T>(
-    actor: &ractor::ActorRef<super::Envelope<M>>,
-    msg: impl FnOnce(ractor::RpcReplyPort<T>) -> M,
-) -> T
-where
-    M: super::ActorMessage,
-    T: Send + 'static,
-{
-    match actor
-        .call(
-            |reply| msg(reply).into(),
-            Some(std::time::Duration::from_secs(5)),
-        )
-        .await
-    {
-        Ok(ractor::rpc::CallResult::Success(answer)) => answer,
-        _ => panic!("the actor did not answer"),
     }
 }

@@ -8,6 +8,8 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::{ActorHandle, NoAnswer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -83,8 +85,15 @@ pub enum CacheError {
     SourceDisabled(Source),
     #[error("the food store could not save or read data; try again shortly")]
     Storage,
-    #[error("the food cache is not running")]
+    /// The cache is stopped or did not answer in time (see [`NoAnswer`]).
+    #[error("the food cache is not answering; try again shortly")]
     Unavailable,
+}
+
+impl From<NoAnswer> for CacheError {
+    fn from(_: NoAnswer) -> Self {
+        CacheError::Unavailable
+    }
 }
 
 pub type FoodCacheRef = ActorRef<super::Envelope<FoodCacheMsg>>;
@@ -129,6 +138,7 @@ pub enum FoodCacheMsg {
     },
 }
 
+#[derive(Clone)]
 pub struct Arguments {
     pub repo: Arc<dyn FoodRepo>,
     pub upstreams: Vec<Arc<dyn FoodSource>>,
@@ -150,6 +160,7 @@ struct InFlight {
     waiters: Vec<RpcReplyPort<Result<Cached<Payload>, CacheError>>>,
 }
 
+#[derive(Clone, Copy)]
 pub struct FoodCache;
 
 impl Actor for FoodCache {
@@ -464,22 +475,21 @@ fn age(seconds: i64) -> String {
     format!("{n} {unit}")
 }
 
-/// A cheap, cloneable handle with typed methods over the actor's messages.
+/// The cache's typed handle: one method per request. A lookup may wait for an upstream fetch, so
+/// it waits the call timeout plus `fetch_timeout`; everything else the call timeout alone.
 #[derive(Clone)]
 pub struct FoodCacheHandle {
-    actor: FoodCacheRef,
+    actor: ActorHandle<FoodCacheMsg>,
+    fetch_timeout: Duration,
 }
 
 impl FoodCacheHandle {
-    pub async fn spawn(
-        args: Arguments,
-    ) -> Result<(FoodCacheHandle, tokio::task::JoinHandle<()>), ractor::SpawnErr> {
-        let (actor, join) = Actor::spawn(None, FoodCache, args).await?;
-        Ok((FoodCacheHandle { actor }, join))
-    }
-
-    pub fn actor(&self) -> &FoodCacheRef {
-        &self.actor
+    /// `fetch_timeout`: the longest an upstream fetch may take (the slowest upstream's timeout).
+    pub fn new(actor: ActorHandle<FoodCacheMsg>, fetch_timeout: Duration) -> Self {
+        FoodCacheHandle {
+            actor,
+            fetch_timeout,
+        }
     }
 
     pub async fn food(&self, source: Source, id: &str) -> Result<Cached<Food>, CacheError> {
@@ -520,29 +530,22 @@ impl FoodCacheHandle {
 
     pub async fn save_custom(&self, food: Food) -> Result<CustomFood, CacheError> {
         let food = Box::new(food);
-        ractor::call!(self.actor, |reply| FoodCacheMsg::SaveCustom { food, reply }
-            .into())
-        .map_err(|_| CacheError::Unavailable)?
+        self.actor
+            .ask(|reply| FoodCacheMsg::SaveCustom { food, reply })
+            .await
     }
 
     pub async fn custom_foods(&self) -> Result<Vec<CustomFood>, CacheError> {
-        ractor::call!(self.actor, |reply| FoodCacheMsg::ListCustom { reply }
-            .into())
-        .map_err(|_| CacheError::Unavailable)?
-    }
-
-    pub async fn sweep(&self) -> Result<u64, CacheError> {
-        ractor::call!(self.actor, |reply| FoodCacheMsg::Sweep {
-            reply: Some(reply)
-        }
-        .into())
-        .map_err(|_| CacheError::Unavailable)?
+        self.actor
+            .ask(|reply| FoodCacheMsg::ListCustom { reply })
+            .await
     }
 
     async fn get(&self, lookup: Lookup) -> Result<Cached<Payload>, CacheError> {
-        ractor::call!(self.actor, |reply| FoodCacheMsg::Get { lookup, reply }
-            .into())
-        .map_err(|_| CacheError::Unavailable)?
+        let timeout = self.actor.timeout() + self.fetch_timeout;
+        self.actor
+            .ask_within(timeout, |reply| FoodCacheMsg::Get { lookup, reply })
+            .await
     }
 }
 
@@ -701,8 +704,18 @@ mod tests {
             ttl: Config::defaults().cache,
             clock: clock.clone(),
         };
-        let (handle, _join) = FoodCacheHandle::spawn(args).await.unwrap();
-        (handle, clock)
+        let actor = ActorHandle::spawn(FoodCache, args, CALL_TIMEOUT).await;
+        (FoodCacheHandle::new(actor, FETCH_TIMEOUT), clock)
+    }
+
+    const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+    const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+    async fn sweep(cache: &FoodCacheHandle) -> Result<u64, CacheError> {
+        cache
+            .actor
+            .ask(|reply| FoodCacheMsg::Sweep { reply: Some(reply) })
+            .await
     }
 
     const DAY: Duration = Duration::from_secs(86_400);
@@ -810,10 +823,10 @@ mod tests {
         cache.food(Source::Usda, "173944").await.unwrap(); // expires after 30 d
         cache.save_custom(custom("granola")).await.unwrap();
         clock.advance(92 * DAY); // search expired 91 d ago, food 62 d ago; retention is 90 d
-        assert_eq!(cache.sweep().await.unwrap(), 1);
+        assert_eq!(sweep(&cache).await.unwrap(), 1);
         assert_eq!(repo.entries.lock().unwrap().len(), 1);
         clock.advance(365 * DAY);
-        assert_eq!(cache.sweep().await.unwrap(), 1);
+        assert_eq!(sweep(&cache).await.unwrap(), 1);
         assert_eq!(
             cache.custom_foods().await.unwrap().len(),
             1,
@@ -862,5 +875,37 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err, CacheError::SourceDisabled(Source::Openfoodfacts));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_cache_answers_unavailable() {
+        let (cache, _clock) = start(Arc::default(), FakeUsda::new(false)).await;
+        let actor = cache.actor.cell().unwrap();
+        actor.stop_and_wait(None, None).await.unwrap();
+        assert_eq!(
+            cache.custom_foods().await.unwrap_err(),
+            CacheError::Unavailable
+        );
+        let err = cache.food(Source::Usda, "173944").await.unwrap_err();
+        assert_eq!(
+            ToString::to_string(&err),
+            "the food cache is not answering; try again shortly"
+        );
+    }
+
+    // Paused time: once every task waits, the runtime jumps to the next timer, so the timeout
+    // passes without real time passing.
+    #[tokio::test(start_paused = true)]
+    async fn a_lookup_stuck_past_its_timeout_answers_unavailable() {
+        // The upstream never answers (a gate that is never opened), so the fetch never lands.
+        let usda = FakeUsda::new(true);
+        let (cache, _clock) = start(Arc::default(), usda.clone()).await;
+        let started = tokio::time::Instant::now();
+        let err = cache.food(Source::Usda, "173944").await.unwrap_err();
+        assert_eq!(err, CacheError::Unavailable);
+        assert!(started.elapsed() >= CALL_TIMEOUT + FETCH_TIMEOUT);
+        assert_eq!(usda.calls.load(Ordering::SeqCst), 1);
+        // The mailbox itself was never blocked: other requests are answered.
+        assert!(cache.custom_foods().await.unwrap().is_empty());
     }
 }

@@ -11,10 +11,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
-use tokio::task::JoinHandle;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::reply;
+use super::{ActorHandle, NoAnswer, reply};
 use crate::auth::secrets::{EntropyError, Secret, SecretHash};
 use crate::auth::token::{
     FamilyId, Grant, IssuedTokens, Principal, TokenChange, TokenKind, TokenRecord,
@@ -45,6 +44,15 @@ pub enum TokenError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// The store is stopped or did not answer in time (see [`NoAnswer`]).
+    #[error("the token store is not answering")]
+    Unavailable,
+}
+
+impl From<NoAnswer> for TokenError {
+    fn from(_: NoAnswer) -> Self {
+        TokenError::Unavailable
+    }
 }
 
 pub enum TokenStoreMsg {
@@ -72,11 +80,6 @@ pub enum TokenStoreMsg {
         client_id: String,
         reply: RpcReplyPort<Result<(), TokenError>>,
     },
-    /// Revokes every token of a client; answers how many were removed.
-    RevokeClient {
-        client_id: String,
-        reply: RpcReplyPort<Result<usize, TokenError>>,
-    },
     /// Revokes every token descending from one authorization code (code replay).
     RevokeFamily {
         family: FamilyId,
@@ -102,15 +105,16 @@ impl super::ActorMessage for TokenStoreMsg {
             TokenStoreMsg::Verify { .. } => "Verify",
             TokenStoreMsg::Refresh { .. } => "Refresh",
             TokenStoreMsg::Revoke { .. } => "Revoke",
-            TokenStoreMsg::RevokeClient { .. } => "RevokeClient",
             TokenStoreMsg::RevokeFamily { .. } => "RevokeFamily",
             TokenStoreMsg::Sweep { .. } => "Sweep",
         }
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct TokenStore;
 
+#[derive(Clone)]
 pub struct Arguments {
     pub repo: Arc<dyn TokenRepo>,
     pub clock: Clock,
@@ -142,10 +146,6 @@ pub struct State {
 struct Successor {
     tokens: IssuedTokens,
     until: i64,
-}
-
-pub async fn spawn(args: Arguments) -> Result<(TokenStoreRef, JoinHandle<()>), SpawnErr> {
-    Actor::spawn(None, TokenStore, args).await
 }
 
 impl Actor for TokenStore {
@@ -235,22 +235,10 @@ impl State {
                 client_id,
                 reply: port,
             } => reply(port, self.revoke(&token, &client_id, now).await),
-            TokenStoreMsg::RevokeClient {
-                client_id,
-                reply: port,
-            } => {
-                let families = self.families_where(|t| t.client_id == client_id);
-                reply(port, self.revoke_families(families, now).await);
-            }
             TokenStoreMsg::RevokeFamily {
                 family,
                 reply: port,
-            } => {
-                reply(
-                    port,
-                    self.revoke_families(vec![family], now).await.map(drop),
-                );
-            }
+            } => reply(port, self.revoke_family(family, now).await),
             TokenStoreMsg::Sweep { reply: port } => {
                 let swept = self.sweep(now).await;
                 if let Err(e) = &swept {
@@ -316,7 +304,7 @@ impl State {
                 family = record.family.as_str(),
                 "rotated refresh token replayed; revoking its family"
             );
-            self.revoke_families(vec![record.family], now).await?;
+            self.revoke_family(record.family, now).await?;
             return Err(TokenError::Replayed);
         }
 
@@ -389,33 +377,17 @@ impl State {
             }
             TokenKind::Refresh | TokenKind::Rotated => {
                 let family = record.family.clone();
-                self.revoke_families(vec![family], now).await.map(drop)
+                self.revoke_family(family, now).await
             }
         }
     }
 
-    fn families_where(&self, pick: impl Fn(&TokenRecord) -> bool) -> Vec<FamilyId> {
-        let mut families: Vec<FamilyId> = self
-            .tokens
-            .values()
-            .filter(|t| pick(t))
-            .map(|t| t.family.clone())
-            .collect();
-        families.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
-        families.dedup();
-        families
-    }
-
-    /// Deletes every token of the given families; answers how many tokens went.
-    async fn revoke_families(
-        &mut self,
-        families: Vec<FamilyId>,
-        now: i64,
-    ) -> Result<usize, TokenError> {
+    /// Deletes every token of one family and remembers the family as revoked.
+    async fn revoke_family(&mut self, family: FamilyId, now: i64) -> Result<(), TokenError> {
         let doomed: Vec<SecretHash> = self
             .tokens
             .values()
-            .filter(|t| families.contains(&t.family))
+            .filter(|t| t.family == family)
             .map(|t| t.hash)
             .collect();
         if !doomed.is_empty() {
@@ -429,10 +401,8 @@ impl State {
             self.tokens.remove(hash);
             self.successors.remove(hash);
         }
-        for family in families {
-            self.revoked_families.insert(family, now);
-        }
-        Ok(doomed.len())
+        self.revoked_families.insert(family, now);
+        Ok(())
     }
 
     async fn sweep(&mut self, now: i64) -> Result<u64, TokenError> {
@@ -486,19 +456,82 @@ impl State {
     }
 }
 
+/// The store's typed handle: one method per request, each bounded by the call timeout.
+#[derive(Clone)]
+pub struct TokenStoreHandle(ActorHandle<TokenStoreMsg>);
+
+impl TokenStoreHandle {
+    pub fn new(actor: ActorHandle<TokenStoreMsg>) -> Self {
+        TokenStoreHandle(actor)
+    }
+
+    /// Issues an access and a refresh token for a redeemed code.
+    pub async fn issue(&self, grant: Grant) -> Result<IssuedTokens, TokenError> {
+        self.0
+            .ask(|reply| TokenStoreMsg::Issue { grant, reply })
+            .await
+    }
+
+    /// Who a bearer token speaks for; reads memory only.
+    pub async fn verify(&self, access_token: &Secret) -> Result<Principal, TokenError> {
+        let access_token = access_token.clone();
+        self.0
+            .ask(|reply| TokenStoreMsg::Verify {
+                access_token,
+                reply,
+            })
+            .await
+    }
+
+    /// Exchanges a refresh token for a new pair (rotation).
+    pub async fn refresh(
+        &self,
+        refresh_token: Secret,
+        client_id: &str,
+    ) -> Result<IssuedTokens, TokenError> {
+        let client_id = client_id.to_string();
+        self.0
+            .ask(|reply| TokenStoreMsg::Refresh {
+                refresh_token,
+                client_id,
+                reply,
+            })
+            .await
+    }
+
+    /// Revokes a token of either kind (RFC 7009).
+    pub async fn revoke(&self, token: Secret, client_id: &str) -> Result<(), TokenError> {
+        let client_id = client_id.to_string();
+        self.0
+            .ask(|reply| TokenStoreMsg::Revoke {
+                token,
+                client_id,
+                reply,
+            })
+            .await
+    }
+
+    /// Revokes every token descending from one authorization code.
+    pub async fn revoke_family(&self, family: FamilyId) -> Result<(), TokenError> {
+        self.0
+            .ask(|reply| TokenStoreMsg::RevokeFamily { family, reply })
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::actors::fakes::{FakeStore, ask};
+    use crate::actors::fakes::FakeStore;
 
     const T0: i64 = 1_800_000_000;
     const HOUR: Duration = Duration::from_secs(3600);
     const GRACE: Duration = Duration::from_secs(10);
     const RESOURCE: &str = "https://food.example/mcp";
 
-    async fn start_on(store: Arc<FakeStore>, clock: Clock) -> TokenStoreRef {
+    async fn start_on(store: Arc<FakeStore>, clock: Clock) -> TokenStoreHandle {
         let args = Arguments {
             repo: store,
             clock,
@@ -509,10 +542,10 @@ mod tests {
                 sweep_interval: HOUR,
             },
         };
-        spawn(args).await.unwrap().0
+        TokenStoreHandle::new(ActorHandle::spawn(TokenStore, args, Duration::from_secs(5)).await)
     }
 
-    async fn start() -> (TokenStoreRef, Arc<FakeStore>, Clock) {
+    async fn start() -> (TokenStoreHandle, Arc<FakeStore>, Clock) {
         let store = Arc::new(FakeStore::default());
         let clock = Clock::manual(T0);
         (start_on(store.clone(), clock.clone()).await, store, clock)
@@ -527,49 +560,35 @@ mod tests {
         }
     }
 
-    async fn issue(actor: &TokenStoreRef, grant: Grant) -> Result<IssuedTokens, TokenError> {
-        ask(actor, |reply| TokenStoreMsg::Issue { grant, reply }).await
+    async fn issue(actor: &TokenStoreHandle, grant: Grant) -> Result<IssuedTokens, TokenError> {
+        actor.issue(grant).await
     }
 
-    async fn verify(actor: &TokenStoreRef, token: &Secret) -> Result<Principal, TokenError> {
-        let access_token = token.clone();
-        ask(actor, |reply| TokenStoreMsg::Verify {
-            access_token,
-            reply,
-        })
-        .await
+    async fn verify(actor: &TokenStoreHandle, token: &Secret) -> Result<Principal, TokenError> {
+        actor.verify(token).await
     }
 
     async fn refresh(
-        actor: &TokenStoreRef,
+        actor: &TokenStoreHandle,
         token: &Secret,
         client_id: &str,
     ) -> Result<IssuedTokens, TokenError> {
-        let (refresh_token, client_id) = (token.clone(), client_id.to_owned());
-        ask(actor, |reply| TokenStoreMsg::Refresh {
-            refresh_token,
-            client_id,
-            reply,
-        })
-        .await
+        actor.refresh(token.clone(), client_id).await
     }
 
     async fn revoke(
-        actor: &TokenStoreRef,
+        actor: &TokenStoreHandle,
         token: &Secret,
         client_id: &str,
     ) -> Result<(), TokenError> {
-        let (token, client_id) = (token.clone(), client_id.to_owned());
-        ask(actor, |reply| TokenStoreMsg::Revoke {
-            token,
-            client_id,
-            reply,
-        })
-        .await
+        actor.revoke(token.clone(), client_id).await
     }
 
-    async fn sweep(actor: &TokenStoreRef) -> Result<u64, TokenError> {
-        ask(actor, |reply| TokenStoreMsg::Sweep { reply: Some(reply) }).await
+    async fn sweep(actor: &TokenStoreHandle) -> Result<u64, TokenError> {
+        actor
+            .0
+            .ask(|reply| TokenStoreMsg::Sweep { reply: Some(reply) })
+            .await
     }
 
     fn active_refresh_tokens(store: &FakeStore, family: &FamilyId) -> usize {
@@ -770,7 +789,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn revocation_by_token_client_and_family() {
+    async fn revocation_by_token_and_family() {
         let (actor, _store, _clock) = start().await;
         let a1 = issue(&actor, grant("client-a")).await.unwrap();
         let a2 = issue(&actor, grant("client-a")).await.unwrap();
@@ -795,27 +814,11 @@ mod tests {
         let foreign = revoke(&actor, &b.access_token, "client-a").await;
         assert!(matches!(foreign, Err(TokenError::WrongClient)));
 
-        let client_id = "client-a".to_owned();
-        let removed = ask(&actor, |reply| TokenStoreMsg::RevokeClient {
-            client_id,
-            reply,
-        })
-        .await;
-        assert_eq!(
-            removed.unwrap(),
-            3,
-            "a1's rotated refresh and its successor pair"
-        );
         assert!(verify(&actor, &b.access_token).await.is_ok());
 
+        // A family (code replay) goes whole, and cannot be issued afterwards.
         let g = grant("client-b");
-        let family = g.family.clone();
-        ask(&actor, |reply| TokenStoreMsg::RevokeFamily {
-            family,
-            reply,
-        })
-        .await
-        .unwrap();
+        actor.revoke_family(g.family.clone()).await.unwrap();
         assert!(matches!(
             issue(&actor, g).await,
             Err(TokenError::FamilyRevoked)
@@ -854,7 +857,7 @@ mod tests {
     async fn a_restarted_store_loads_active_tokens() {
         let (actor, store, clock) = start().await;
         let issued = issue(&actor, grant("client-a")).await.unwrap();
-        actor.stop(None);
+        actor.0.cell().unwrap().stop(None);
         let restarted = start_on(store, clock).await;
         assert!(verify(&restarted, &issued.access_token).await.is_ok());
     }

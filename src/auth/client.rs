@@ -42,6 +42,9 @@ pub enum GrantType {
 }
 
 impl GrantType {
+    /// Every grant this server implements (the metadata's `grant_types_supported`).
+    pub const ALL: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",

@@ -12,14 +12,14 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::actors::token_store::{TokenError, TokenStoreMsg, TokenStoreRef};
+use crate::actors::token_store::{TokenError, TokenStoreHandle};
 use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::auth::token::Principal;
 
 #[derive(Clone)]
 pub struct BearerState {
-    pub tokens: TokenStoreRef,
+    pub tokens: TokenStoreHandle,
     /// The canonical resource tokens must be bound to.
     pub resource: String,
     /// `{public_url}/.well-known/oauth-protected-resource/mcp`.
@@ -40,14 +40,9 @@ pub async fn require_bearer(
         return challenge(&bearer, StatusCode::UNAUTHORIZED, None, "");
     };
     let access_token = Secret::from_presented(presented);
-    let principal = match ractor::call!(bearer.tokens, |reply| TokenStoreMsg::Verify {
-        access_token,
-        reply
-    }
-    .into())
-    {
-        Ok(Ok(principal)) => principal,
-        Ok(Err(TokenError::Expired)) => {
+    let principal = match bearer.tokens.verify(&access_token).await {
+        Ok(principal) => principal,
+        Err(TokenError::Expired) => {
             return challenge(
                 &bearer,
                 StatusCode::UNAUTHORIZED,
@@ -55,17 +50,22 @@ pub async fn require_bearer(
                 "the access token expired",
             );
         }
-        Ok(Err(_)) => {
+        // Not the token's fault: no challenge, so the client retries instead of signing in again.
+        Err(TokenError::Unavailable) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1")],
+                "the token store is not answering; try again shortly",
+            )
+                .into_response();
+        }
+        Err(_) => {
             return challenge(
                 &bearer,
                 StatusCode::UNAUTHORIZED,
                 Some("invalid_token"),
                 "the access token is not valid",
             );
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "token store unavailable");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     };
     if principal.resource != bearer.resource {

@@ -16,8 +16,6 @@ pub trait ClientStore: Send + Sync {
     async fn list_clients(&self) -> Result<Vec<Client>, StorageError>;
     /// Records a successful authentication.
     async fn touch_client(&self, client_id: &str, at: i64) -> Result<(), StorageError>;
-    /// Returns whether the client existed.
-    async fn delete_client(&self, client_id: &str) -> Result<bool, StorageError>;
     /// Deletes clients created before `created_before` that never authenticated; returns how many.
     async fn delete_unused_clients(&self, created_before: i64) -> Result<u64, StorageError>;
 }

@@ -171,16 +171,6 @@ impl ClientStore for OAuthStore {
         Ok(())
     }
 
-    #[tracing::instrument(name = "storage.delete_client", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
-    async fn delete_client(&self, client_id: &str) -> Result<bool, StorageError> {
-        let done = sqlx::query("DELETE FROM oauth_clients WHERE client_id = ?")
-            .bind(client_id)
-            .execute(&self.pool)
-            .untraced()
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
     #[tracing::instrument(name = "storage.delete_unused_clients", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_clients"))]
     async fn delete_unused_clients(&self, created_before: i64) -> Result<u64, StorageError> {
         let done =
@@ -364,8 +354,8 @@ mod tests {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
     use super::*;
-    use crate::actors::fakes::ask;
-    use crate::actors::token_store::{self, TokenConfig, TokenStoreMsg};
+    use crate::actors::ActorHandle;
+    use crate::actors::token_store::{self, TokenConfig, TokenStore, TokenStoreHandle};
     use crate::auth::secrets::Secret;
     use crate::auth::token::Grant;
     use crate::clock::Clock;
@@ -437,8 +427,6 @@ mod tests {
         let left = store.list_clients().await.unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].last_used_at, Some(T0 + 5));
-        assert!(store.delete_client("pub").await.unwrap());
-        assert!(!store.delete_client("pub").await.unwrap());
     }
 
     #[tokio::test]
@@ -473,6 +461,40 @@ mod tests {
         assert_eq!(store.delete_expired_codes(T0 + 59).await.unwrap(), 0);
         assert_eq!(store.delete_expired_codes(T0 + 60).await.unwrap(), 1);
         assert_eq!(store.get_code(&code.hash).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn revoking_a_client_deletes_it_with_its_tokens_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir).await;
+        store
+            .insert_client(&client("client-a", None))
+            .await
+            .unwrap();
+        store
+            .insert_client(&client("client-b", None))
+            .await
+            .unwrap();
+        let family = FamilyId::generate().unwrap();
+        let other = TokenRecord {
+            client_id: "client-b".into(),
+            ..token(TokenKind::Access, &family, T0 + 3600)
+        };
+        let change = TokenChange {
+            delete: vec![],
+            insert: vec![
+                token(TokenKind::Access, &family, T0 + 3600),
+                token(TokenKind::Refresh, &family, T0 + 86_400),
+                other.clone(),
+            ],
+        };
+        store.apply_token_change(&change).await.unwrap();
+
+        assert_eq!(store.revoke_client("client-a").await.unwrap(), (true, 2));
+        assert_eq!(store.revoke_client("client-a").await.unwrap(), (false, 0));
+        assert_eq!(store.get_client("client-a").await.unwrap(), None);
+        assert!(store.get_client("client-b").await.unwrap().is_some());
+        assert_eq!(store.load_active_tokens(T0).await.unwrap(), [other]);
     }
 
     #[tokio::test]
@@ -530,25 +552,22 @@ mod tests {
                 sweep_interval: Duration::from_secs(3600),
             },
         };
-        let (actor, _) = token_store::spawn(args()).await.unwrap();
+        let start = || async {
+            let actor = ActorHandle::spawn(TokenStore, args(), Duration::from_secs(5)).await;
+            TokenStoreHandle::new(actor)
+        };
+        let tokens = start().await;
         let grant = Grant {
             client_id: "client-a".into(),
             scopes: vec!["food:read".into()],
             resource: "https://food.example/mcp".into(),
             family: FamilyId::generate().unwrap(),
         };
-        let issued = ask(&actor, |reply| TokenStoreMsg::Issue { grant, reply })
-            .await
-            .unwrap();
-        actor.stop(None);
+        let issued = tokens.issue(grant).await.unwrap();
 
-        let (restarted, _) = token_store::spawn(args()).await.unwrap();
-        let access_token = issued.access_token.clone();
-        let verified = ask(&restarted, |reply| TokenStoreMsg::Verify {
-            access_token,
-            reply,
-        })
-        .await;
+        // A new store over the same database, as after a restart, knows the token.
+        let restarted = start().await;
+        let verified = restarted.verify(&issued.access_token).await;
         assert_eq!(verified.unwrap().client_id, "client-a");
 
         let file = std::fs::read(dir.path().join("test.db")).unwrap();

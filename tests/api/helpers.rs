@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use food_mcp::{app::App, config::Config};
+use food_mcp::{actors::supervisor::Roster, app::App, config::Config};
 use rmcp::{
     ServiceExt,
     model::{CallToolRequestParams, CallToolResult},
@@ -24,6 +24,8 @@ pub struct TestApp {
     pub usda: MockServer,
     pub off: MockServer,
     pub db_dir: TempDir,
+    /// The supervised actors, to kill one.
+    pub actors: Roster,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -92,6 +94,7 @@ pub async fn spawn_app_on(
     let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let metrics_addr = metrics_listener.local_addr().expect("address");
     let metrics = app.metrics_router();
+    let actors = app.actors();
     tokio::spawn(async move { axum::serve(metrics_listener, metrics).await });
     let (shutdown, signal) = oneshot::channel::<()>();
     let task = tokio::spawn(app.serve(listener, async move {
@@ -103,6 +106,7 @@ pub async fn spawn_app_on(
         usda,
         off,
         db_dir,
+        actors,
         shutdown,
         task,
     }
@@ -117,6 +121,11 @@ impl TestApp {
     pub async fn client(&self) -> Client {
         let transport = StreamableHttpClientTransport::from_uri(self.url("/mcp"));
         ().serve(transport).await.expect("MCP client connects")
+    }
+
+    /// Waits for the server to stop on its own (no shutdown signal) and answers how it ended.
+    pub async fn exited(self) -> anyhow::Result<()> {
+        self.task.await.expect("server task")
     }
 
     /// Stops the server gracefully and hands back its database folder and mocks.

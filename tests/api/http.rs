@@ -12,6 +12,7 @@ async fn health_answers_json_with_database_status() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
+    assert_eq!(body["actors"], json!({ "food_cache": "running" }));
     app.stop().await;
 }
 

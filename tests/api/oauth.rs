@@ -51,12 +51,12 @@ async fn set_password(dir: &tempfile::TempDir) {
 
 /// Plays the owner's browser: opens the consent page, submits the form, returns where the
 /// server redirected to. Keeps cookies like a browser; never follows the redirect.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -98,7 +98,7 @@ impl Browser {
     }
 
     /// Approves with the right password and returns the redirect's URL.
-    async fn approve(&self, base: &str, url: &str) -> String {
+    pub(crate) async fn approve(&self, base: &str, url: &str) -> String {
         let fields = self.open(url).await;
         let answer = self.submit(base, &fields, PASSWORD, "approve").await;
         assert_eq!(
@@ -132,7 +132,7 @@ fn hidden_inputs(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -453,12 +453,12 @@ async fn discovery_documents_describe_this_server() {
 
 // ---- The rules, one by one, with a hand-driven client ----
 
-struct Pkce {
-    verifier: String,
-    challenge: String,
+pub(crate) struct Pkce {
+    pub(crate) verifier: String,
+    pub(crate) challenge: String,
 }
 
-fn pkce() -> Pkce {
+pub(crate) fn pkce() -> Pkce {
     let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     Pkce {
@@ -502,7 +502,7 @@ pub(crate) async fn register_public(app: &TestApp) -> String {
     body["client_id"].as_str().unwrap().to_string()
 }
 
-fn authorize_url(
+pub(crate) fn authorize_url(
     app: &TestApp,
     client_id: &str,
     challenge: Option<&str>,

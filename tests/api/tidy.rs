@@ -125,6 +125,20 @@ fn pure_modules_use_no_io_crate() {
 }
 
 #[test]
+fn actors_are_called_only_inside_actors() {
+    let offenders: Vec<String> = sources()
+        .into_iter()
+        .filter(|f| top_module(&f.relative) != "actors")
+        .filter(|f| f.code.contains("call!(") || f.code.contains("call_t!("))
+        .map(|f| f.relative)
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "ractor::call! outside src/actors/ (use the actor's typed handle): {offenders:?}"
+    );
+}
+
+#[test]
 fn top_level_modules_depend_one_way() {
     let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in sources() {

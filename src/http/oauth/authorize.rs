@@ -21,7 +21,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use url::Url;
 
-use crate::actors::auth_codes::AuthCodesMsg;
+use crate::actors::auth_codes::CodeError;
 use crate::auth::client::{Client, GrantType};
 use crate::auth::code::CodeRequest;
 use crate::auth::pkce::CodeChallenge;
@@ -29,7 +29,7 @@ use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::config::ConsentMode;
 use crate::http::oauth::error::{ErrorPage, escape_html, harden_page};
-use crate::http::oauth::{LookupError, OAuthState, actor_down, client_ip, read_form};
+use crate::http::oauth::{LookupError, OAuthState, client_ip, read_form};
 use crate::http::rate_limit::RetryAfter;
 
 const CSRF_COOKIE: &str = "food_mcp_csrf";
@@ -147,6 +147,14 @@ async fn validate(oauth: &OAuthState, params: &AuthorizeParams) -> Result<Valid,
                 message,
             )));
         }
+        // Not a redirect: the client is not known to be real yet.
+        Err(LookupError::Unavailable) => {
+            return Err(Rejection::Page(ErrorPage {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                title: "Try again shortly",
+                message: "The server is busy for a moment; reload this page shortly.".into(),
+            }));
+        }
         Err(LookupError::Internal(err)) => {
             tracing::error!(error = %err, "client lookup failed");
             return Err(Rejection::Internal);
@@ -215,16 +223,22 @@ async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
         scopes: valid.scopes,
         resource: valid.resource,
     };
-    let code = match ractor::call!(oauth.codes, |reply| AuthCodesMsg::Issue { request, reply }
-        .into())
-    {
-        Ok(Ok(code)) => code,
-        Ok(Err(err)) => {
-            tracing::error!(error = %err, "issuing an authorization code failed");
-            return Rejection::Internal.into_response();
+    let code = match oauth.codes.issue(request).await {
+        Ok(code) => code,
+        // RFC 6749 §4.1.2.1: the client is valid, so it is told, and may simply retry.
+        Err(CodeError::Unavailable) => {
+            let state = valid.state.as_deref();
+            return error_redirect(
+                &valid.redirect_uri,
+                state,
+                oauth.issuer(),
+                "temporarily_unavailable",
+                "the server is busy for a moment; try again shortly",
+            )
+            .into_response();
         }
         Err(err) => {
-            tracing::error!(error = %actor_down(err), "issuing an authorization code failed");
+            tracing::error!(error = %err, "issuing an authorization code failed");
             return Rejection::Internal.into_response();
         }
     };

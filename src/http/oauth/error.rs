@@ -107,6 +107,19 @@ impl OAuthError {
         }
     }
 
+    /// 503: an actor the endpoint needs is not answering (restarting, or stuck past its call
+    /// timeout); retrying soon may work.
+    pub fn temporarily_unavailable() -> OAuthError {
+        OAuthError {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server is temporarily unable to handle the request; try again shortly",
+            )
+        }
+    }
+
     /// A failure of ours (storage, entropy): logged in full by the caller, generic here.
     pub fn server_error() -> OAuthError {
         Self::new(
@@ -238,6 +251,9 @@ mod tests {
                 .into_response();
         assert_eq!(limited.status(), 429);
         assert_eq!(limited.headers()["retry-after"], "2");
+        let unavailable = OAuthError::temporarily_unavailable().into_response();
+        assert_eq!(unavailable.status(), 503);
+        assert_eq!(unavailable.headers()["retry-after"], "1");
         let basic = OAuthError::invalid_client_basic("bad secret").into_response();
         assert_eq!(basic.status(), 401);
         assert!(

@@ -4,6 +4,7 @@
 use axum::{Json, extract::State, response::IntoResponse};
 use serde_json::{Value, json};
 
+use crate::auth::client::GrantType;
 use crate::auth::scopes::{OFFLINE_ACCESS, SCOPES};
 use crate::http::oauth::OAuthState;
 
@@ -33,6 +34,7 @@ fn authorization_server_document(state: &OAuthState) -> Value {
     let mut scopes: Vec<&str> = SCOPES.to_vec();
     scopes.push(OFFLINE_ACCESS);
     let auth_methods = ["none", "client_secret_post", "client_secret_basic"];
+    let grant_types = GrantType::ALL.map(GrantType::as_str);
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -41,7 +43,7 @@ fn authorization_server_document(state: &OAuthState) -> Value {
         "revocation_endpoint": format!("{issuer}/revoke"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": grant_types,
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,

@@ -18,12 +18,11 @@ use axum::{
     routing::{get, post},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
-use ractor::RactorErr;
 use tower_http::cors::CorsLayer;
 
-use crate::actors::auth_codes::AuthCodesRef;
-use crate::actors::client_registry::{ClientError, ClientRegistryMsg, ClientRegistryRef};
-use crate::actors::token_store::TokenStoreRef;
+use crate::actors::auth_codes::AuthCodesHandle;
+use crate::actors::client_registry::{ClientError, ClientRegistryHandle};
+use crate::actors::token_store::TokenStoreHandle;
 use crate::auth::client::{AuthMethod, Client, ClientCredential};
 use crate::auth::secrets::Secret;
 use crate::clock::Clock;
@@ -46,9 +45,9 @@ pub struct Inner {
     pub consent: ConsentMode,
     pub access_ttl_secs: i64,
     pub max_registration_bytes: usize,
-    pub clients: ClientRegistryRef,
-    pub codes: AuthCodesRef,
-    pub tokens: TokenStoreRef,
+    pub clients: ClientRegistryHandle,
+    pub codes: AuthCodesHandle,
+    pub tokens: TokenStoreHandle,
     pub cimd: CimdFetcher,
     pub cimd_enabled: bool,
     pub owner: OwnerPassword,
@@ -71,9 +70,9 @@ impl std::ops::Deref for OAuthState {
 
 /// The actors the endpoints talk to.
 pub struct Actors {
-    pub clients: ClientRegistryRef,
-    pub codes: AuthCodesRef,
-    pub tokens: TokenStoreRef,
+    pub clients: ClientRegistryHandle,
+    pub codes: AuthCodesHandle,
+    pub tokens: TokenStoreHandle,
 }
 
 impl OAuthState {
@@ -166,19 +165,13 @@ impl OAuthState {
                 last_used_at: None,
             });
         }
-        let client_id = client_id.to_string();
-        match ractor::call!(self.clients, |reply| ClientRegistryMsg::Get {
-            client_id,
-            reply
-        }
-        .into())
-        {
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(ClientError::UnknownClient)) => Err(LookupError::Unknown(
+        match self.clients.get(client_id).await {
+            Ok(client) => Ok(client),
+            Err(ClientError::UnknownClient) => Err(LookupError::Unknown(
                 "unknown client_id; register the client again".into(),
             )),
-            Ok(Err(err)) => Err(LookupError::Internal(err.to_string())),
-            Err(err) => Err(LookupError::Internal(actor_down(err))),
+            Err(ClientError::Unavailable) => Err(LookupError::Unavailable),
+            Err(err) => Err(LookupError::Internal(err.to_string())),
         }
     }
 
@@ -239,25 +232,20 @@ impl OAuthState {
             return match self.client(&client_id).await {
                 Ok(client) => Ok(client),
                 Err(LookupError::Unknown(message)) => Err(failed(message)),
+                Err(LookupError::Unavailable) => Err(OAuthError::temporarily_unavailable()),
                 Err(LookupError::Internal(err)) => Err(internal(err)),
             };
         }
-        let answer = ractor::call!(self.clients, |reply| ClientRegistryMsg::Authenticate {
-            client_id,
-            credential,
-            reply
-        }
-        .into());
-        match answer {
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(ClientError::UnknownClient)) => Err(failed(
+        match self.clients.authenticate(&client_id, credential).await {
+            Ok(client) => Ok(client),
+            Err(ClientError::UnknownClient) => Err(failed(
                 "unknown client_id; register the client again".into(),
             )),
-            Ok(Err(ClientError::AuthenticationFailed)) => {
+            Err(ClientError::AuthenticationFailed) => {
                 Err(failed("client authentication failed".into()))
             }
-            Ok(Err(err)) => Err(internal(err.to_string())),
-            Err(err) => Err(internal(actor_down(err))),
+            Err(ClientError::Unavailable) => Err(OAuthError::temporarily_unavailable()),
+            Err(err) => Err(internal(err)),
         }
     }
 }
@@ -266,6 +254,8 @@ impl OAuthState {
 pub enum LookupError {
     /// Safe to show: unknown id, or a metadata document that could not be used.
     Unknown(String),
+    /// The client registry is not answering; retrying soon may work.
+    Unavailable,
     Internal(String),
 }
 
@@ -273,10 +263,6 @@ pub enum LookupError {
 pub fn internal(detail: impl std::fmt::Display) -> OAuthError {
     tracing::error!(error = %detail, "oauth request failed");
     OAuthError::server_error()
-}
-
-pub fn actor_down<T>(err: RactorErr<T>) -> String {
-    format!("actor unavailable: {err}")
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, when present.

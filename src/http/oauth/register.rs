@@ -14,10 +14,10 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::actors::client_registry::{ClientError, ClientRegistryMsg};
+use crate::actors::client_registry::ClientError;
 use crate::auth::client::{ClientMetadata, MetadataError};
 use crate::http::oauth::error::OAuthError;
-use crate::http::oauth::{OAuthState, actor_down, client_ip, internal, read_body};
+use crate::http::oauth::{OAuthState, client_ip, internal, read_body};
 
 /// The registration fields food-mcp reads; others (logo_uri, contacts, …) are accepted and ignored.
 #[derive(Deserialize)]
@@ -65,13 +65,7 @@ pub async fn register(
         grant_types: request.grant_types,
         token_endpoint_auth_method: request.token_endpoint_auth_method,
     };
-    let answer = ractor::call!(state.clients, |reply| ClientRegistryMsg::Register {
-        metadata,
-        reply
-    }
-    .into())
-    .map_err(|e| internal(actor_down(e)))?;
-    let registered = match answer {
+    let registered = match state.clients.register(metadata).await {
         Ok(registered) => registered,
         Err(ClientError::Metadata(MetadataError::InvalidRedirectUri(reason))) => {
             return Err(OAuthError::invalid_redirect_uri(reason));
@@ -79,6 +73,7 @@ pub async fn register(
         Err(ClientError::Metadata(MetadataError::InvalidMetadata(reason))) => {
             return Err(OAuthError::invalid_client_metadata(reason));
         }
+        Err(ClientError::Unavailable) => return Err(OAuthError::temporarily_unavailable()),
         Err(err) => return Err(internal(err)),
     };
     let client = registered.client;

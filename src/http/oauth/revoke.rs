@@ -11,10 +11,10 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::actors::token_store::{TokenError, TokenStoreMsg};
+use crate::actors::token_store::TokenError;
 use crate::auth::secrets::Secret;
 use crate::http::oauth::error::OAuthError;
-use crate::http::oauth::{OAuthState, actor_down, internal, limited_form};
+use crate::http::oauth::{OAuthState, internal, limited_form};
 
 #[derive(Deserialize)]
 pub struct RevokeParams {
@@ -62,15 +62,7 @@ async fn revoke_token(
             .filter(|t| !t.is_empty())
             .ok_or_else(|| OAuthError::invalid_request("token is required"))?,
     );
-    let client_id = client.client_id.clone();
-    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Revoke {
-        token,
-        client_id,
-        reply
-    }
-    .into())
-    .map_err(|e| internal(actor_down(e)))?;
-    match answer {
+    match oauth.tokens.revoke(token, &client.client_id).await {
         Ok(()) => {
             tracing::info!(client_id = %client.client_id, "token revoked");
             Ok(StatusCode::OK)
@@ -78,6 +70,7 @@ async fn revoke_token(
         Err(TokenError::WrongClient) => Err(OAuthError::unauthorized_client(
             "the token was issued to another client",
         )),
+        Err(TokenError::Unavailable) => Err(OAuthError::temporarily_unavailable()),
         Err(err) => Err(internal(err)),
     }
 }

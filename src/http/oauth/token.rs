@@ -14,14 +14,14 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::{Span, field::Empty};
 
-use crate::actors::auth_codes::{AuthCodesMsg, CodeError};
-use crate::actors::token_store::{TokenError, TokenStoreMsg};
+use crate::actors::auth_codes::CodeError;
+use crate::actors::token_store::TokenError;
 use crate::auth::client::{Client, GrantType};
 use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::auth::token::IssuedTokens;
 use crate::http::oauth::error::OAuthError;
-use crate::http::oauth::{OAuthState, actor_down, internal, limited_form};
+use crate::http::oauth::{OAuthState, internal, limited_form};
 
 #[derive(Deserialize)]
 pub struct TokenParams {
@@ -77,13 +77,13 @@ async fn exchange(
     body: Body,
 ) -> Result<Response, OAuthError> {
     let params: TokenParams = limited_form(&oauth, &connect, &headers, body).await?;
-    let grant_type = required(&params.grant_type, "grant_type")?;
-    if grant_type != "authorization_code" && grant_type != "refresh_token" {
+    let presented = required(&params.grant_type, "grant_type")?;
+    let Some(grant_type) = GrantType::parse(presented) else {
         return Err(OAuthError::unsupported_grant_type(format!(
-            "grant_type {grant_type} is not supported; use authorization_code or refresh_token"
+            "grant_type {presented} is not supported; use authorization_code or refresh_token"
         )));
-    }
-    Span::current().record("oauth.grant_type", grant_type);
+    };
+    Span::current().record("oauth.grant_type", grant_type.as_str());
     let client = oauth
         .authenticate(
             &headers,
@@ -95,12 +95,15 @@ async fn exchange(
     let resource = oauth
         .check_resource(params.resource.as_deref())
         .map_err(OAuthError::invalid_target)?;
-    let issued = if grant_type == "authorization_code" {
-        redeem_code(&oauth, &client, &params, &resource).await?
-    } else {
-        refresh(&oauth, &client, &params).await?
+    let issued = match grant_type {
+        GrantType::AuthorizationCode => redeem_code(&oauth, &client, &params, &resource).await?,
+        GrantType::RefreshToken => refresh(&oauth, &client, &params).await?,
     };
-    tracing::info!(client_id = %client.client_id, grant_type, "tokens issued");
+    tracing::info!(
+        client_id = %client.client_id,
+        grant_type = grant_type.as_str(),
+        "tokens issued"
+    );
     Ok(token_response(&oauth, issued))
 }
 
@@ -117,29 +120,18 @@ async fn redeem_code(
     }
     let code = Secret::from_presented(required(&params.code, "code")?);
     let code_verifier = Secret::from_presented(required(&params.code_verifier, "code_verifier")?);
-    let client_id = client.client_id.clone();
     let redirect_uri = params.redirect_uri.clone();
-    let answer = ractor::call!(oauth.codes, |reply| AuthCodesMsg::Redeem {
-        code,
-        client_id,
-        redirect_uri,
-        code_verifier,
-        reply
-    }
-    .into())
-    .map_err(|e| internal(actor_down(e)))?;
+    let answer = oauth
+        .codes
+        .redeem(code, &client.client_id, redirect_uri, code_verifier)
+        .await;
     let grant = match answer {
         Ok(grant) => grant,
         Err(CodeError::Replayed { issued_family }) => {
             // RFC 6749 §4.1.2: a reused code revokes what it issued.
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; revoking its tokens");
-            let revoked = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::RevokeFamily {
-                family: issued_family,
-                reply
-            }
-            .into());
-            if !matches!(revoked, Ok(Ok(()))) {
-                tracing::error!("revoking the tokens of a replayed code failed");
+            if let Err(err) = oauth.tokens.revoke_family(issued_family).await {
+                tracing::error!(error = %err, "revoking the tokens of a replayed code failed");
             }
             return Err(OAuthError::invalid_grant(
                 "authorization code was already used; the tokens it issued are revoked",
@@ -147,6 +139,7 @@ async fn redeem_code(
         }
         Err(CodeError::Storage(err)) => return Err(internal(err)),
         Err(CodeError::Entropy(err)) => return Err(internal(err)),
+        Err(CodeError::Unavailable) => return Err(OAuthError::temporarily_unavailable()),
         Err(err) => return Err(OAuthError::invalid_grant(err.to_string())),
     };
     if grant.resource != resource {
@@ -154,10 +147,7 @@ async fn redeem_code(
             "resource differs from the one in the authorization request",
         ));
     }
-    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Issue { grant, reply }
-        .into())
-    .map_err(|e| internal(actor_down(e)))?;
-    answer.map_err(token_error)
+    oauth.tokens.issue(grant).await.map_err(token_error)
 }
 
 async fn refresh(
@@ -169,21 +159,18 @@ async fn refresh(
     // A refresh always carries the grant's own scopes (the response says which, RFC 6749 §5.1);
     // a `scope` naming something unknown is still an error.
     scopes::parse(params.scope.as_deref()).map_err(OAuthError::invalid_scope)?;
-    let client_id = client.client_id.clone();
-    let answer = ractor::call!(oauth.tokens, |reply| TokenStoreMsg::Refresh {
-        refresh_token,
-        client_id,
-        reply
-    }
-    .into())
-    .map_err(|e| internal(actor_down(e)))?;
-    answer.map_err(token_error)
+    oauth
+        .tokens
+        .refresh(refresh_token, &client.client_id)
+        .await
+        .map_err(token_error)
 }
 
 fn token_error(err: TokenError) -> OAuthError {
     match err {
         TokenError::Storage(err) => internal(err),
         TokenError::Entropy(err) => internal(err),
+        TokenError::Unavailable => OAuthError::temporarily_unavailable(),
         TokenError::Replayed => OAuthError::invalid_grant(
             "refresh token was already used; the grant is revoked, sign in again",
         ),
