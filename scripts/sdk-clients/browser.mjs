@@ -4,12 +4,10 @@
 // the 302 back to the client's redirect URI. No scripts run on the page; it is a plain HTML form.
 
 function unescapeHtml(text) {
-  return text
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#39;', "'")
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&amp;', '&');
+  // Named and numeric character references (the page's template writes `&#34;` for `"`).
+  const named = { quot: '"', apos: "'", lt: '<', gt: '>', amp: '&' };
+  return text.replace(/&(?:#(\d+)|#x([0-9a-f]+)|(quot|apos|lt|gt|amp));/gi, (_, dec, hex, name) =>
+    dec ? String.fromCodePoint(Number(dec)) : hex ? String.fromCodePoint(parseInt(hex, 16)) : named[name.toLowerCase()]);
 }
 
 function attr(tag, name) {

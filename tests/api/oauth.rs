@@ -121,15 +121,27 @@ fn hidden_inputs(html: &str) -> Vec<(String, String)> {
         .filter_map(|tail| {
             let name = tail.strip_prefix("name=\"")?.split('"').next()?;
             let value = tail.split("value=\"").nth(1)?.split('"').next()?;
-            let value = value
-                .replace("&quot;", "\"")
-                .replace("&#39;", "'")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&amp;", "&");
-            Some((name.to_string(), value))
+            Some((name.to_string(), unescape_html(value)))
         })
         .collect()
+}
+
+/// Undoes the page's HTML escaping (askama writes numeric references: `&#34;` for `"`).
+fn unescape_html(text: &str) -> String {
+    [
+        ("&#34;", "\""),
+        ("&#39;", "'"),
+        ("&#60;", "<"),
+        ("&#62;", ">"),
+        ("&quot;", "\""),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+    ]
+    .iter()
+    .fold(text.to_string(), |text, (from, to)| text.replace(from, to))
+    // Last, so that an escaped reference (`&#38;#34;`) is not decoded twice.
+    .replace("&#38;", "&")
+    .replace("&amp;", "&")
 }
 
 pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {

@@ -9,12 +9,14 @@
 use std::net::SocketAddr;
 use tracing::field::Empty;
 
+use askama::Template;
 use axum::{
     body::Body,
     extract::{ConnectInfo, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -28,7 +30,7 @@ use crate::auth::pkce::CodeChallenge;
 use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::config::ConsentMode;
-use crate::http::oauth::error::{ErrorPage, escape_html, harden_page};
+use crate::http::oauth::error::{ErrorPage, render_page};
 use crate::http::oauth::{LookupError, OAuthState, client_ip, read_form};
 use crate::http::rate_limit::RetryAfter;
 
@@ -253,7 +255,7 @@ async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
 pub async fn show(
     State(oauth): State<OAuthState>,
     connect: ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    jar: CookieJar,
     Query(params): Query<AuthorizeParams>,
 ) -> Response {
     // Bounded like the decision: each look-up may fetch a client metadata document.
@@ -267,24 +269,21 @@ pub async fn show(
     if oauth.consent == ConsentMode::Auto {
         return approve(&oauth, valid).await;
     }
-    let (cookie, fresh) = match csrf_cookie(&headers) {
-        Some(cookie) => (cookie, false),
-        None => match Secret::generate() {
-            Ok(secret) => (secret.expose().to_string(), true),
-            Err(_) => return Rejection::Internal.into_response(),
-        },
-    };
-    let mut response = consent_page(&oauth, &params, &valid, &cookie, None, StatusCode::OK);
-    if fresh {
-        let value = format!(
-            "{CSRF_COOKIE}={cookie}; Path=/authorize; HttpOnly; SameSite=Lax; Max-Age=3600{}",
-            secure_suffix(&oauth)
-        );
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
-        }
+    if let Some(cookie) = csrf_cookie(&jar) {
+        return consent_page(&oauth, &params, &valid, &cookie, None, StatusCode::OK);
     }
-    response
+    let Ok(secret) = Secret::generate() else {
+        return Rejection::Internal.into_response();
+    };
+    let cookie = secret.expose().to_string();
+    let page = consent_page(&oauth, &params, &valid, &cookie, None, StatusCode::OK);
+    let cookie = Cookie::build((CSRF_COOKIE, cookie))
+        .path("/authorize")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::hours(1))
+        .secure(oauth.issuer().starts_with("https://"));
+    (jar.add(cookie), page).into_response()
 }
 
 /// `POST /authorize`, in an `oauth.authorize` span: client_id and outcome (`approved`,
@@ -297,6 +296,7 @@ pub async fn show(
 pub async fn decide(
     State(oauth): State<OAuthState>,
     connect: ConnectInfo<SocketAddr>,
+    jar: CookieJar,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -313,7 +313,7 @@ pub async fn decide(
         Err(rejection) => return rejection.into_response(),
     };
     tracing::Span::current().record("oauth.client_id", valid.client.client_id.as_str());
-    let cookie = csrf_cookie(&headers);
+    let cookie = csrf_cookie(&jar);
     let token_ok = match (&cookie, &form.csrf) {
         (Some(cookie), Some(token)) => verify_csrf(&oauth, cookie, &form.params, token),
         _ => false,
@@ -391,23 +391,11 @@ fn too_many(retry: RetryAfter) -> Response {
     response
 }
 
-fn secure_suffix(oauth: &OAuthState) -> &'static str {
-    if oauth.issuer().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    }
-}
-
-fn csrf_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == CSRF_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_string())
+/// The browser's CSRF cookie, when it sent a non-empty one.
+fn csrf_cookie(jar: &CookieJar) -> Option<String> {
+    jar.get(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// HMAC over the cookie and the request it approves: a token works only in the browser that
@@ -440,6 +428,26 @@ fn verify_csrf(oauth: &OAuthState, cookie: &str, params: &AuthorizeParams, token
         .is_ok()
 }
 
+/// One line of the consent page's list of what the client may do.
+struct ScopeLine<'a> {
+    name: &'a str,
+    description: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentTemplate<'a> {
+    client_name: &'a str,
+    client_id: &'a str,
+    redirect_host: &'a str,
+    scopes: Vec<ScopeLine<'a>>,
+    problem: Option<&'a str>,
+    /// The authorization request again, field by field, as the POST must repeat it.
+    hidden: Vec<(&'static str, &'a str)>,
+    csrf: &'a str,
+    ask_password: bool,
+}
+
 fn consent_page(
     oauth: &OAuthState,
     params: &AuthorizeParams,
@@ -449,31 +457,20 @@ fn consent_page(
     status: StatusCode,
 ) -> Response {
     let token = URL_SAFE_NO_PAD.encode(csrf_token(oauth, cookie, params).finalize().into_bytes());
-    let name = valid
-        .client
-        .client_name
-        .as_deref()
-        .unwrap_or("An unnamed client");
     let redirect = Url::parse(&valid.redirect_uri).ok();
-    let redirect_host = redirect
-        .as_ref()
-        .and_then(|u| u.host_str())
-        .unwrap_or("?")
-        .to_string();
-    let scope_items: String = valid
+    let scopes = valid
         .scopes
         .iter()
-        .map(|s| match s.as_str() {
-            scopes::READ => {
-                "<li><b>food:read</b> — search foods, look up nutrition, total meals</li>"
-                    .to_string()
-            }
-            scopes::WRITE => "<li><b>food:write</b> — save your own foods</li>".to_string(),
-            other => format!("<li>{}</li>", escape_html(other)),
+        .map(|scope| ScopeLine {
+            name: scope,
+            description: match scope.as_str() {
+                scopes::READ => Some("search foods, look up nutrition, total meals"),
+                scopes::WRITE => Some("save your own foods"),
+                _ => None,
+            },
         })
         .collect();
-    let mut hidden = String::new();
-    let fields = [
+    let hidden = [
         ("response_type", &params.response_type),
         ("client_id", &params.client_id),
         ("redirect_uri", &params.redirect_uri),
@@ -482,47 +479,91 @@ fn consent_page(
         ("code_challenge", &params.code_challenge),
         ("code_challenge_method", &params.code_challenge_method),
         ("resource", &params.resource),
-    ];
-    for (field, value) in fields {
-        if let Some(value) = value {
-            hidden.push_str(&format!(
-                "<input type=\"hidden\" name=\"{field}\" value=\"{}\">",
-                escape_html(value)
-            ));
-        }
-    }
-    let password = if oauth.consent == ConsentMode::Password {
-        "<p><label>Owner password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required autofocus></label></p>"
-    } else {
-        ""
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| Some((field, value.as_deref()?)))
+    .collect();
+    let page = ConsentTemplate {
+        client_name: valid
+            .client
+            .client_name
+            .as_deref()
+            .unwrap_or("An unnamed client"),
+        client_id: &valid.client.client_id,
+        redirect_host: redirect.as_ref().and_then(|u| u.host_str()).unwrap_or("?"),
+        scopes,
+        problem,
+        hidden,
+        csrf: &token,
+        ask_password: oauth.consent == ConsentMode::Password,
     };
-    let problem = problem
-        .map(|p| {
-            format!(
-                "<p role=\"alert\" style=\"color:#b00\">{}</p>",
-                escape_html(p)
-            )
-        })
-        .unwrap_or_default();
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Allow access to food-mcp?</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head>\
-         <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\">\
-         <h1>Allow access to food-mcp?</h1>\
-         <p><b>{name}</b> (client <code>{client_id}</code>) asks to use this server. After you approve, \
-         the answer goes to <b>{host}</b>.</p><p>It will be able to:</p><ul>{scope_items}</ul>{problem}\
-         <form method=\"post\" action=\"/authorize\">{hidden}<input type=\"hidden\" name=\"csrf\" value=\"{token}\">{password}\
-         <p><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> \
-         <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></p></form></body></html>",
-        name = escape_html(name),
-        client_id = escape_html(&valid.client.client_id),
-        host = escape_html(&redirect_host),
-    );
-    let mut response = (status, Html(html)).into_response();
     // The form posts here and then redirects to the client: both must be allowed form targets.
     let origin = redirect
+        .as_ref()
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
-    harden_page(&mut response, &format!("'self' {origin}"));
-    response
+    render_page(status, &page, &format!("'self' {origin}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(client_name: &str, state: &str) -> String {
+        ConsentTemplate {
+            client_name,
+            client_id: "c1",
+            redirect_host: "127.0.0.1",
+            scopes: vec![
+                ScopeLine {
+                    name: scopes::READ,
+                    description: Some("search foods, look up nutrition, total meals"),
+                },
+                ScopeLine {
+                    name: "other",
+                    description: None,
+                },
+            ],
+            problem: Some("Wrong password."),
+            hidden: vec![("client_id", "c1"), ("state", state)],
+            csrf: "token",
+            ask_password: true,
+        }
+        .render()
+        .unwrap()
+    }
+
+    #[test]
+    fn the_consent_page_escapes_what_the_client_supplied() {
+        let html = page("<img src=x onerror=alert(1)>", "\"><script>x</script>");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(
+            html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<input type=\"hidden\" name=\"state\" value=\"&#34;&#62;&#60;script&#62;x&#60;/script&#62;\">"
+            ),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_consent_form_has_its_fields_password_and_buttons() {
+        let html = page("Claude Code", "s1");
+        for part in [
+            "<form method=\"post\" action=\"/authorize\">",
+            "<input type=\"hidden\" name=\"client_id\" value=\"c1\">",
+            "<input type=\"hidden\" name=\"csrf\" value=\"token\">",
+            "<input type=\"password\" name=\"password\"",
+            "<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>",
+            "<li><b>food:read</b> — search foods, look up nutrition, total meals</li>",
+            "<li><b>other</b></li>",
+            "<p role=\"alert\" style=\"color:#b00\">Wrong password.</p>",
+        ] {
+            assert!(html.contains(part), "{part} missing from {html}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Error answers of the OAuth endpoints: RFC 6749 §5.2 JSON bodies (and RFC 7591 §3.2.2 for
 //! registration), and the HTML error page /authorize shows when it must not redirect.
 
+use askama::Template;
 use axum::{
     Json,
     http::{HeaderValue, StatusCode, header},
@@ -153,24 +154,8 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Headers every HTML page of ours carries: no framing (clickjacking), no scripts, no caching.
-pub fn harden_page(response: &mut Response, form_action: &str) {
+fn harden_page(response: &mut Response, form_action: &str) {
     let headers = response.headers_mut();
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -210,18 +195,34 @@ impl ErrorPage {
 
 impl IntoResponse for ErrorPage {
     fn into_response(self) -> Response {
-        let html = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-             <meta name=\"viewport\" content=\"width=device-width\"></head>\
-             <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\">\
-             <h1>{title}</h1><p>{message}</p><p>Nothing was approved. Close this page and try \
-             connecting again from your MCP client.</p></body></html>",
-            title = escape_html(self.title),
-            message = escape_html(&self.message),
-        );
-        let mut response = (self.status, Html(html)).into_response();
-        harden_page(&mut response, "'none'");
-        response
+        let page = ErrorTemplate {
+            title: self.title,
+            message: &self.message,
+        };
+        render_page(self.status, &page, "'none'")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A rendered page with [`harden_page`]'s headers. Rendering fails only on a formatter error;
+/// then the answer is a bare 500.
+pub fn render_page(status: StatusCode, page: &impl Template, form_action: &str) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            harden_page(&mut response, form_action);
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "rendering a page failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
@@ -264,11 +265,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape_html("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+    #[tokio::test]
+    async fn the_error_page_escapes_what_it_shows() {
+        let response =
+            ErrorPage::bad_request("Unknown client", "<script>alert('x')</script> & \"q\"")
+                .into_response();
+        assert_eq!(response.status(), 400);
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; &#34;q&#34;"),
+            "{html}"
         );
+        assert!(html.contains("<h1>Unknown client</h1>"), "{html}");
     }
 }
