@@ -527,6 +527,10 @@ fn describe_metrics() {
         "Time an actor spent handling a message, by actor and message kind"
     );
     describe_counter!(
+        "actor_restarts_total",
+        "Times the supervisor restarted an actor that stopped, by actor"
+    );
+    describe_counter!(
         "food_cache_lookups_total",
         "Food cache lookups by outcome: hit, miss, stale, coalesced"
     );

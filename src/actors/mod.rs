@@ -44,6 +44,18 @@ pub trait ActorMessage: Send + 'static {
 pub struct Envelope<M> {
     sent: Instant,
     msg: M,
+    queued: Queued,
+}
+
+/// Counts the message in `actor_mailbox_depth` until it is handled or dropped unhandled (sent
+/// to a stopped actor, or left in the mailbox of one that stopped), so the gauge survives
+/// restarts.
+struct Queued(&'static str);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        metrics::gauge!("actor_mailbox_depth", "actor" => self.0).decrement(1.0);
+    }
 }
 
 impl<M: ActorMessage> From<M> for Envelope<M> {
@@ -52,6 +64,7 @@ impl<M: ActorMessage> From<M> for Envelope<M> {
         Envelope {
             sent: Instant::now(),
             msg,
+            queued: Queued(M::ACTOR),
         }
     }
 }
@@ -69,9 +82,10 @@ impl<M: ActorMessage> Envelope<M> {
         F: FnOnce(M) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let waited = self.sent.elapsed();
-        let kind = self.msg.kind();
-        metrics::gauge!("actor_mailbox_depth", "actor" => M::ACTOR).decrement(1.0);
+        let Envelope { sent, msg, queued } = self;
+        let waited = sent.elapsed();
+        let kind = msg.kind();
+        drop(queued);
         let span = tracing::info_span!(
             "actor.message",
             otel.name = M::SPAN,
@@ -81,7 +95,7 @@ impl<M: ActorMessage> Envelope<M> {
             handled_us = Empty,
         );
         let started = Instant::now();
-        handle(self.msg).instrument(span.clone()).await;
+        handle(msg).instrument(span.clone()).await;
         let took = started.elapsed();
         span.record("handled_us", took.as_micros() as u64);
         metrics::histogram!("actor_mailbox_wait_seconds", "actor" => M::ACTOR).record(waited);
@@ -272,6 +286,23 @@ mod tests {
     }
 
     const TIMEOUT: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn a_message_dropped_unhandled_leaves_the_mailbox_gauge_as_it_was() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let metrics = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let (port, _answer) = tokio::sync::oneshot::channel();
+            let queued: Envelope<EchoMsg> = EchoMsg::Echo { reply: port.into() }.into();
+            // What happens to a message sent to a stopped actor, or left in a killed one's mailbox.
+            drop(queued);
+        });
+        let text = metrics.render();
+        assert!(
+            text.contains("actor_mailbox_depth{actor=\"echo\"} 0"),
+            "{text}"
+        );
+    }
 
     #[tokio::test]
     async fn a_handle_on_a_stopped_actor_answers_stopped() {

@@ -34,14 +34,14 @@ const RESTART_WINDOW: Duration = Duration::from_secs(60);
 type StartFn = Box<dyn Fn(ActorCell) -> BoxFuture<'static, Result<ActorCell, SpawnErr>> + Send>;
 
 /// A supervised actor: its name and how to start it again.
-pub struct Child {
+struct Child {
     name: &'static str,
     start: StartFn,
     /// When it stopped, within the restart window.
     stops: VecDeque<Instant>,
 }
 
-pub enum SupervisorMsg {
+enum SupervisorMsg {
     /// Starts a child and remembers how, to restart it. Starting inside the supervisor means its
     /// stop can never be noticed before the supervisor knows it.
     Start {
@@ -61,9 +61,9 @@ impl ActorMessage for SupervisorMsg {
     }
 }
 
-pub struct Supervisor;
+struct Supervisor;
 
-pub struct State {
+struct State {
     children: HashMap<ActorId, Child>,
     /// Set, once, to why the supervisor gave up.
     gave_up: watch::Sender<Option<String>>,

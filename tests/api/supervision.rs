@@ -78,6 +78,16 @@ async fn every_killed_actor_is_restarted_and_answers_again() {
     // Registration, consent and code redemption answer too.
     tokens_for_new_client(&app).await;
     assert_eq!(health(&app).await.0, StatusCode::OK);
+    let metrics = reqwest::get(format!("http://{}/metrics", app.metrics_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"actor_restarts_total{actor="token_store"}"#),
+        "{metrics}"
+    );
     app.stop().await;
 }
 
