@@ -10,7 +10,7 @@ pub mod foods;
 pub mod oauth;
 pub mod owner;
 
-use std::{future::Future, path::Path, str::FromStr, time::Duration};
+use std::{future::Future, path::Path, str::FromStr, sync::LazyLock, time::Duration};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -18,10 +18,11 @@ use sqlx::sqlite::{
 use tracing::{
     Dispatch,
     instrument::{WithDispatch, WithSubscriber},
+    subscriber::NoSubscriber,
 };
 
-/// Polls a sqlx future with tracing's no-op dispatcher as the thread's default, so no span is
-/// current while sqlx queues its commands.
+/// Polls a sqlx future with a no-op dispatcher as the thread's default, so no span is current
+/// while sqlx queues its commands.
 ///
 /// Why: for every command, sqlx-sqlite's `ConnectionWorker` sends `Span::current()` to the
 /// connection's own thread, enters it there and drops it when the command is done — often after
@@ -29,20 +30,27 @@ use tracing::{
 /// closes the span's parent through the *worker thread's* default dispatcher: under a subscriber
 /// set for one thread (the telemetry tests) that is none, the parent is never released and the
 /// request's whole tree never ends; under a global one the request still ends late, on the worker
-/// thread. With the no-op dispatcher as default, `Span::current()` is `Span::none()`. (Running
-/// under a `Span::none()` would not do: entering it leaves the current span as it was.)
+/// thread. With a no-op default, `Span::current()` is `Span::none()`. (Running under a
+/// `Span::none()` would not do: entering it leaves the current span as it was.)
 ///
-/// `Dispatch::none()` points at a static and is never registered: the cost is a thread-local
-/// swap per poll. A new `NoSubscriber` dispatcher per call, the earlier way, registered itself
-/// each time: tracing's process-wide callsite lock and an interest rebuild of every callsite.
-/// Either way, sqlx's own query events for these calls are not emitted.
+/// The no-op dispatcher is built, and registered with tracing, once ([`UNTRACED`]).
 pub(crate) trait Untraced: Future + Sized {
     fn untraced(self) -> WithDispatch<Self> {
-        self.with_subscriber(Dispatch::none())
+        self.with_subscriber(UNTRACED.clone())
     }
 }
 
 impl<F: Future> Untraced for F {}
+
+/// The dispatcher [`Untraced`] installs. Once, because building a `Dispatch` registers it with
+/// tracing's callsite registry — a process-wide lock and an interest rebuild of every callsite;
+/// per call, that was the cost visible in a `tools/call` profile. Registered, unlike
+/// `Dispatch::none()`: while tracing knows a single dispatcher, it settles a new callsite's
+/// interest by asking the *current thread's* default, so a callsite first reached inside an
+/// untraced poll would be cached as "never" for the whole process. With this one registered too,
+/// every registered subscriber is asked. Either way, sqlx's own query events for these calls are
+/// not emitted.
+static UNTRACED: LazyLock<Dispatch> = LazyLock::new(|| Dispatch::new(NoSubscriber::default()));
 
 pub use crate::ports::StorageError;
 
@@ -93,30 +101,41 @@ mod tests {
         atomic::{AtomicIsize, Ordering},
     };
 
-    use tracing::{Instrument, Subscriber, span};
+    use tracing::{Event, Instrument, Subscriber, span};
     use tracing_subscriber::{Registry, layer::Context, prelude::*};
 
     use super::*;
 
-    /// How many spans are open: +1 when one starts, −1 when the registry closes it.
+    /// What a subscriber saw: spans still open (+1 on start, −1 when the registry closes one) and
+    /// events.
     #[derive(Clone, Default)]
-    struct OpenSpans(Arc<AtomicIsize>);
+    struct Seen {
+        open_spans: Arc<AtomicIsize>,
+        events: Arc<AtomicIsize>,
+    }
 
-    impl<S: Subscriber> tracing_subscriber::Layer<S> for OpenSpans {
+    impl<S: Subscriber> tracing_subscriber::Layer<S> for Seen {
         fn on_new_span(&self, _: &span::Attributes<'_>, _: &span::Id, _: Context<'_, S>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
+            self.open_spans.fetch_add(1, Ordering::SeqCst);
         }
         fn on_close(&self, _: span::Id, _: Context<'_, S>) {
-            self.0.fetch_sub(1, Ordering::SeqCst);
+            self.open_spans.fetch_sub(1, Ordering::SeqCst);
         }
+        fn on_event(&self, _: &Event<'_>, _: Context<'_, S>) {
+            self.events.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A subscriber for this thread only, as in the telemetry tests: sqlx's worker thread has none.
+    fn seen_on_this_thread() -> (Seen, tracing::subscriber::DefaultGuard) {
+        let seen = Seen::default();
+        let guard = tracing::subscriber::set_default(Registry::default().with(seen.clone()));
+        (seen, guard)
     }
 
     #[tokio::test]
     async fn an_untraced_query_leaves_sqlx_no_span_to_hold() {
-        let open_spans = OpenSpans::default();
-        // Set for this thread only, as in the telemetry tests: the sqlx worker thread has none.
-        let _default =
-            tracing::subscriber::set_default(Registry::default().with(open_spans.clone()));
+        let (seen, _default) = seen_on_this_thread();
         let dir = tempfile::tempdir().unwrap();
         let pool = open(&dir.path().join("untraced.db")).await.unwrap();
 
@@ -133,6 +152,19 @@ mod tests {
         drop(request);
 
         // Nothing else holds a clone, so the last drop above closed the whole tree, here.
-        assert_eq!(open_spans.0.load(Ordering::SeqCst), 0);
+        assert_eq!(seen.open_spans.load(Ordering::SeqCst), 0);
+    }
+
+    /// One callsite, reached from both sides of the no-op dispatcher.
+    fn note() {
+        tracing::info!("note");
+    }
+
+    #[tokio::test]
+    async fn a_callsite_first_reached_untraced_still_reaches_the_subscriber_later() {
+        let (seen, _default) = seen_on_this_thread();
+        async { note() }.untraced().await;
+        note();
+        assert_eq!(seen.events.load(Ordering::SeqCst), 1);
     }
 }
