@@ -149,6 +149,7 @@ async fn one_tools_call_is_one_trace_from_http_through_the_actors_to_storage() {
         format: LogFormat::Json,
         log_filter: "food_mcp=debug".into(),
         export: Export::To(endpoint),
+        ansi: false,
     };
     let (subscriber, telemetry) =
         telemetry::subscriber(&settings, move || writer.clone()).expect("subscriber");
