@@ -561,8 +561,38 @@ fn describe_metrics() {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The text log lines (`food_mcp=debug`, no colours) of the events `f` emits on this thread.
+    pub(crate) fn capture(f: impl FnOnce()) -> String {
+        capture_with(false, f)
+    }
+
+    fn capture_with(ansi: bool, f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl io::Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let settings = Settings {
+            format: LogFormat::Text,
+            log_filter: "food_mcp=debug".into(),
+            export: Export::Off,
+            ansi,
+        };
+        let (dispatch, _telemetry) = subscriber(&settings, move || writer.clone()).unwrap();
+        tracing::dispatcher::with_default(&dispatch, f);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
 
     #[test]
     fn redacts_secret_parameters_and_nothing_else() {
@@ -622,7 +652,10 @@ mod tests {
     fn colours_only_on_a_terminal_without_no_color() {
         use std::ffi::OsStr;
         assert!(colours(true, None));
-        assert!(colours(true, Some(OsStr::new(""))), "an empty NO_COLOR is unset");
+        assert!(
+            colours(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
         assert!(!colours(true, Some(OsStr::new("1"))));
         assert!(!colours(false, None));
     }
@@ -630,31 +663,8 @@ mod tests {
     /// The text lines written with `ansi: false` carry no escape codes; with `true` they do.
     #[test]
     fn text_lines_have_colour_codes_only_when_asked() {
-        #[derive(Clone, Default)]
-        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-        impl io::Write for Buffer {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
         for ansi in [false, true] {
-            let buffer = Buffer::default();
-            let writer = buffer.clone();
-            let settings = Settings {
-                format: LogFormat::Text,
-                log_filter: "food_mcp=info".into(),
-                export: Export::Off,
-                ansi,
-            };
-            let (dispatch, _telemetry) = subscriber(&settings, move || writer.clone()).unwrap();
-            tracing::dispatcher::with_default(&dispatch, || {
-                tracing::info!(status = 200, "answered")
-            });
-            let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+            let text = capture_with(ansi, || tracing::info!(status = 200, "answered"));
             assert!(text.contains("answered"), "{text}");
             assert_eq!(text.contains('\x1b'), ansi, "ansi: {ansi}: {text:?}");
         }
