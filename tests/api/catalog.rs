@@ -385,6 +385,8 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The shared SR Legacy download: `FOOD_MCP_USDA_DATA`, else `../shared/data/usda-sr-legacy`.
+/// Without it a test is skipped on a developer's machine, and fails in CI (`CI` set): a check
+/// that silently did not run there is a broken build.
 pub fn sr_legacy_data() -> Option<PathBuf> {
     let path = std::env::var_os("FOOD_MCP_USDA_DATA")
         .map(PathBuf::from)
@@ -392,14 +394,15 @@ pub fn sr_legacy_data() -> Option<PathBuf> {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/usda-sr-legacy")
         });
     if path.join("sr_legacy/food.csv").is_file() {
-        Some(path)
-    } else {
-        println!(
-            "SKIPPED: SR Legacy data not found at {} (set FOOD_MCP_USDA_DATA to the usda-sr-legacy folder)",
-            path.display()
-        );
-        None
+        return Some(path);
     }
+    let missing = format!(
+        "SR Legacy data not found at {} (set FOOD_MCP_USDA_DATA to the usda-sr-legacy folder)",
+        path.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "CI is set: {missing}");
+    println!("SKIPPED: {missing}");
+    None
 }
 
 #[tokio::test]
