@@ -1,5 +1,6 @@
-//! The `food-mcp` binary's operator commands: which database they use, refusing to create one in
-//! the wrong folder, `--database`/`--config` on every subcommand, `--help`, and `health`.
+//! The `food-mcp` binary: which database the operator commands use, refusing to create one in the
+//! wrong folder, `--database`/`--config` on every subcommand, `--help`, `health`, and a refused
+//! start that logs no "listening".
 
 use std::path::Path;
 use std::process::Output;
@@ -10,7 +11,8 @@ use crate::helpers::spawn_app;
 /// developer `.env`, which is read from the working directory).
 async fn food_mcp(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_food-mcp"));
-    command.args(args).current_dir(dir).env("NO_COLOR", "1");
+    // Output is piped, not a terminal: the binary must write no colour codes.
+    command.args(args).current_dir(dir).env_remove("NO_COLOR");
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("FOOD_MCP") {
             command.env_remove(name);
@@ -124,4 +126,27 @@ async fn health_succeeds_only_when_the_server_answers() {
     let output = food_mcp(dir.path(), &["health"], &[("FOOD_MCP__BIND", &addr)]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("not ready"), "{}", stderr(&output));
+}
+
+/// A start-up check that refuses to start (an open mode on a public address) leaves no
+/// "listening" line behind: that line comes only after every check passed.
+#[tokio::test]
+async fn a_refused_start_never_logs_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = food_mcp(
+        dir.path(),
+        &["serve"],
+        &[
+            ("FOOD_MCP__AUTH__ENABLED", "false"),
+            ("FOOD_MCP__BIND", "0.0.0.0:0"),
+            ("FOOD_MCP__METRICS__BIND", ""),
+            ("FOOD_MCP__CATALOG__AUTO_IMPORT", "false"),
+        ],
+    )
+    .await;
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("refusing to listen on 0.0.0.0:0"), "{err}");
+    assert!(!err.contains("listening;"), "{err}");
+    assert!(!err.contains('\x1b'), "no colours off a terminal: {err:?}");
 }
