@@ -31,12 +31,15 @@ wait_health() {
 
 cargo build --release --locked --bin food-mcp --quiet
 food_port=$(free_port)
+# Metrics on a free port too, so a running dev server (9464) does not stop the benchmark.
 export FOOD_MCP__DATABASE_PATH="$work/food.db" FOOD_MCP__BIND="127.0.0.1:$food_port" \
   FOOD_MCP__PUBLIC_URL="http://127.0.0.1:$food_port" FOOD_MCP__AUTH__CONSENT=auto \
+  FOOD_MCP__METRICS__BIND="127.0.0.1:$(free_port)" FOOD_MCP__CATALOG__AUTO_IMPORT=false \
   FOOD_MCP__USDA__BASE_URL="http://127.0.0.1:9" FOOD_MCP__OPENFOODFACTS__BASE_URL="http://127.0.0.1:9" \
   RUST_LOG=warn
-target/release/food-mcp import usda "$data" >/dev/null
-target/release/food-mcp >"$work/food.log" 2>&1 &
+bin="${CARGO_TARGET_DIR:-target}/release/food-mcp"
+"$bin" import usda "$data" >/dev/null
+"$bin" >"$work/food.log" 2>&1 &
 pids+=($!)
 
 # The anchor is copied out of shared/ (read-only) and installed with its own lockfile.

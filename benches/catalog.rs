@@ -140,6 +140,8 @@ async fn main() -> anyhow::Result<()> {
     config.public_url = format!("http://{addr}").parse()?;
     config.database_path = db;
     config.usda.base_url = usda.uri().parse()?;
+    // The catalog under test is the one imported above, never a download.
+    config.catalog.auto_import = false;
     let app = App::build(config).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(listener, async move {

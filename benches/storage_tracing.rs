@@ -65,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         format: LogFormat::Text,
         log_filter: telemetry::DEFAULT_LOG_FILTER.into(),
         export: Export::Off,
+        ansi: false,
     };
     let (dispatch, _telemetry) = telemetry::subscriber(&settings, std::io::sink)?;
     tracing::dispatcher::set_global_default(dispatch)?;

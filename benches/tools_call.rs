@@ -47,6 +47,8 @@ async fn main() -> anyhow::Result<()> {
     config.public_url = format!("http://{addr}").parse()?;
     config.database_path = dir.path().join("bench.db");
     config.usda.base_url = usda.uri().parse()?;
+    // Never fetch the real catalog from a benchmark.
+    config.catalog.auto_import = false;
     // The tool path alone; bench/compare.sh measures it behind OAuth.
     config.auth.enabled = false;
     let app = App::build(config).await?;

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use food_mcp::catalog::{SR_LEGACY_DOWNLOAD_URL, import_command};
+use food_mcp::catalog::import_command;
+use food_mcp::config::Config;
 use food_mcp::storage::catalog::CatalogStore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
@@ -12,7 +13,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args_os().skip(1);
     let (Some(db), Some(input)) = (args.next(), args.next()) else {
         eprintln!(
-            "usage: import_usda <db file> <zip|dir> [query]\nSR Legacy: {SR_LEGACY_DOWNLOAD_URL}"
+            "usage: import_usda <db file> <zip|dir> [query]\nSR Legacy: {}",
+            Config::defaults().catalog.url
         );
         std::process::exit(2);
     };

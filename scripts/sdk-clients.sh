@@ -14,8 +14,9 @@
 #   scripts/sdk-clients/package-lock.json (`npm ci`), and a Python venv with mcp and every
 #   dependency pinned by scripts/sdk-clients/requirements.txt (needs python3 >= 3.10 with venv).
 # Builds the server (`cargo build --locked`, debug) unless FOOD_MCP_BIN is set, starts it on a free
-# loopback port with a throwaway database, an owner password set with `food-mcp owner
-# set-password`, and upstreams pointed at a closed port; prints one line per client and finally
+# loopback port with a throwaway database and upstreams pointed at a closed port, and takes the
+# owner password the first start generated from the `owner-password` file beside the database
+# (where a server without a terminal puts it); prints one line per client and finally
 #   sdk-clients: N passed, M failed
 # and exits non-zero when any client failed. Network: only the npm registry and PyPI (first run).
 #
@@ -89,7 +90,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 food_server_port
-PASSWORD="sdk-$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
 
 # Every server command runs from the temp dir so a developer's .env is not picked up, with none of
 # the caller's FOOD_MCP_* settings, against the throwaway database, OAuth on with the password
@@ -98,16 +98,16 @@ server_env() {
   food_server_env
   export FOOD_MCP__AUTH__ENABLED=true FOOD_MCP__AUTH__CONSENT=password
 }
-if ! (server_env; printf '%s\n' "$PASSWORD" | "$BIN" owner set-password) >"$WORK/set-password.log" 2>&1; then
-  cat "$WORK/set-password.log" >&2
-  die "food-mcp owner set-password failed"
-fi
-
 (server_env; exec "$BIN") >"$WORK/server.log" 2>&1 </dev/null &
 SERVER_PID=$!
 
 wait_for_health "${SDK_CLIENTS_STARTUP_TIMEOUT:-60}"
 log "server up at $BASE (pid $SERVER_PID)"
+# First start without a terminal: the generated password is in a private file, never in the log.
+[[ -f "$WORK/owner-password" ]] || { show_server_log; die "no owner-password file beside the database"; }
+[[ "$(stat -c %a "$WORK/owner-password")" == 600 ]] || die "owner-password is not mode 0600"
+PASSWORD="$(cat "$WORK/owner-password")"
+if grep -qF "$PASSWORD" "$WORK/server.log"; then die "the owner password is in the server log"; fi
 
 # ---- run the clients -----------------------------------------------------------------------------
 passed=0

@@ -17,6 +17,7 @@ use crate::actors::supervisor::{Roster, Supervision};
 use crate::actors::token_store::{self, TokenStore, TokenStoreHandle};
 use crate::clock::Clock;
 use crate::config::{Config, ConsentMode};
+use crate::first_run;
 use crate::http::bearer::{BearerState, require_bearer};
 use crate::http::oauth::metadata::RESOURCE_METADATA_PATH;
 use crate::http::oauth::{self, Actors, OAuthState};
@@ -105,6 +106,13 @@ impl App {
             }));
             router = router.merge(oauth::router(oauth_state));
         }
+        // After the start-up writes (the owner password): the import writes in one long
+        // transaction, which other writers wait for.
+        background.extend(first_run::spawn_catalog_import(
+            pool.clone(),
+            &config.catalog,
+            &config.database_path,
+        ));
         let router = router
             .merge(health::router(pool.clone(), supervision.roster()))
             .merge(mcp)
@@ -214,7 +222,7 @@ fn check_exposure(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Starts the three OAuth actors and builds the endpoints' state; at first start in password
-/// mode, generates the owner's password and prints it once.
+/// mode, generates the owner's password and hands it over (`first_run`).
 async fn start_oauth(
     config: &Config,
     pool: &Pool,
@@ -265,12 +273,12 @@ async fn start_oauth(
     if auth.consent == ConsentMode::Password
         && let Some(password) = owner.generate_if_absent().await?
     {
-        // Shown once, on the terminal only (never through the log pipeline).
-        eprintln!(
-            "\n==== food-mcp owner password (shown once) ====\n  {password}\n\
-             Enter it on the consent page when a client connects. Change it any time with\n  \
-             food-mcp owner set-password\n==============================================\n"
-        );
+        use std::io::IsTerminal;
+        first_run::hand_over_owner_password(
+            &password,
+            &config.database_path,
+            std::io::stderr().is_terminal(),
+        )?;
     }
     OAuthState::new(
         config,

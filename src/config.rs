@@ -1,6 +1,11 @@
-//! Settings: `config/default.toml` (compiled in) < file named by `FOOD_MCP_CONFIG` < `.env` < environment.
+//! Settings: `config/default.toml` (compiled in) < file named by `--config` or `FOOD_MCP_CONFIG` <
+//! `.env` < environment.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use figment::{
     Figment,
@@ -24,6 +29,16 @@ pub struct Config {
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub metrics: MetricsConfig,
+    pub catalog: CatalogConfig,
+}
+
+/// The offline USDA catalog the server fills by itself at its first start.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogConfig {
+    /// A FoodData Central CSV download (`https://…zip`, or `file:///…` for a local zip or folder).
+    pub url: Url,
+    /// Import from `url` in the background when the catalog is empty at start.
+    pub auto_import: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,12 +185,17 @@ fn lenient_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<S
 }
 
 impl Config {
-    /// Loads the layered configuration from the process environment.
-    pub fn load() -> Result<Config, Box<figment::Error>> {
+    /// Loads the layered configuration: the defaults, then `file` (`--config`; without it the
+    /// file named by `FOOD_MCP_CONFIG`, which a `.env` may set), then the environment. A named
+    /// file that does not exist is an error.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         // A missing .env is normal; a malformed one is reported by figment below as bad values.
         let _ = dotenvy::dotenv();
         let mut figment = Figment::new().merge(Toml::string(DEFAULTS));
-        if let Ok(path) = std::env::var("FOOD_MCP_CONFIG") {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("FOOD_MCP_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment
@@ -287,6 +307,40 @@ mod tests {
         assert_eq!(config.log.format, crate::telemetry::LogFormat::Text);
         assert_eq!(config.metrics.bind, Some("127.0.0.1:9464".parse().unwrap()));
         assert_eq!(config.actors.call_timeout, Duration::from_secs(10));
+        assert!(config.catalog.auto_import);
+        assert!(
+            config
+                .catalog
+                .url
+                .as_str()
+                .ends_with("FoodData_Central_sr_legacy_food_csv_2018-04.zip")
+        );
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure signature is fixed"
+    )]
+    fn a_named_file_layers_under_the_environment_and_must_exist() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "food.toml",
+                "database_path = \"/srv/food.db\"\n[catalog]\nauto_import = false\n",
+            )?;
+            jail.set_env("FOOD_MCP__CATALOG__URL", "http://127.0.0.1:9/sr.zip");
+            let config = Config::load(Some(Path::new("food.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.database_path, Path::new("/srv/food.db"));
+            assert!(!config.catalog.auto_import);
+            assert_eq!(config.catalog.url.as_str(), "http://127.0.0.1:9/sr.zip");
+
+            jail.set_env("FOOD_MCP_CONFIG", "food.toml");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.database_path, Path::new("/srv/food.db"));
+            let missing = Config::load(Some(Path::new("nope.toml"))).unwrap_err();
+            assert!(missing.to_string().contains("nope.toml"), "{missing}");
+            Ok(())
+        });
     }
 
     #[test]
@@ -302,7 +356,7 @@ mod tests {
             jail.set_env("FOOD_MCP__LOG__FORMAT", "json");
             jail.set_env("FOOD_MCP__METRICS__BIND", "");
             jail.set_env("FOOD_MCP__ACTORS__CALL_TIMEOUT", "3s");
-            let config = Config::load().map_err(|e| e.to_string())?;
+            let config = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(config.usda.api_key, "12345");
             assert_eq!(config.mcp_resource(), "https://food.example.com/mcp");
             assert_eq!(config.allowed_hosts(), vec!["food.example.com"]);

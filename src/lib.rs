@@ -12,6 +12,8 @@
 //! - [`sources`]: upstream clients (USDA FoodData Central, Open Food Facts).
 //! - [`storage`]: opening the database and the sqlx implementations of the ports; the only SQL.
 //! - [`catalog`]: the offline USDA catalog importer (FoodData Central CSV → SQLite).
+//! - [`first_run`]: what a first start does by itself — import an empty USDA catalog, hand over
+//!   the generated owner password without logging it.
 //! - [`actors`]: the actors that own mutable state, each behind a typed handle.
 //! - [`tools`]: what each MCP tool does, and its input and output types.
 //! - [`http`]: the HTTP edge — health, the bearer layer, the OAuth endpoints and consent page,
@@ -27,6 +29,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod first_run;
 pub mod food;
 pub mod http;
 pub mod mcp;

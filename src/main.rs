@@ -15,12 +15,28 @@ use food_mcp::{
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// Where the settings come from, shown under `--help`.
+const CONFIGURATION_HELP: &str = "\
+Configuration (later layers win): the built-in defaults (every setting with a comment: \
+config/default.toml in the source) < the TOML file named by --config or FOOD_MCP_CONFIG < a .env \
+file in the working directory < environment variables FOOD_MCP__<SECTION>__<KEY> (top-level keys: \
+FOOD_MCP__<KEY>), e.g. FOOD_MCP__PUBLIC_URL=https://food.example.com or FOOD_MCP__USDA__API_KEY=... \
+--database overrides database_path (default data/food-mcp.db, relative to the working directory). \
+Logs: RUST_LOG, NO_COLOR; traces: OTEL_EXPORTER_OTLP_ENDPOINT.";
+
 #[derive(Parser)]
 #[command(
     version,
-    about = "A self-hosted MCP server for deterministic nutrition facts"
+    about = "A self-hosted MCP server for deterministic nutrition facts",
+    after_help = CONFIGURATION_HELP
 )]
 struct Cli {
+    /// A TOML file layered over the defaults (default: $FOOD_MCP_CONFIG; none).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The SQLite database to use (default: `database_path` of the configuration).
+    #[arg(long, global = true, value_name = "FILE")]
+    database: Option<PathBuf>,
     /// Log line format (default: `log.format` of the configuration, "text").
     #[arg(long, global = true, value_enum)]
     log_format: Option<LogFormat>,
@@ -41,6 +57,8 @@ enum Command {
     /// OAuth clients that registered with this server.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Exit 0 when the server at the configured address answers ready (for container health checks).
+    Health,
 }
 
 #[derive(Subcommand)]
@@ -86,7 +104,11 @@ async fn main() -> ExitCode {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The configuration first: its `.env` may carry RUST_LOG and the OTEL_* variables.
-    let config = Config::load().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let mut config = Config::load(cli.config.as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    if let Some(database) = &cli.database {
+        config.database_path = database.clone();
+    }
     let settings = telemetry::Settings::from_env(cli.log_format.unwrap_or(config.log.format));
     let telemetry = telemetry::init(&settings)?;
     let result = dispatch(cli, config, &telemetry).await;
@@ -108,6 +130,7 @@ async fn dispatch(
         Command::Clients(ClientsCommand::Revoke { client_id }) => {
             admin::revoke_client(&config, &client_id).await
         }
+        Command::Health => admin::health(&config).await,
     }
 }
 
@@ -118,11 +141,14 @@ async fn import_usda(config: Config, input: Option<PathBuf>) -> anyhow::Result<(
              Import it straight from there (when this machine can reach it):\n  \
              food-mcp import usda {url}\n\
              or download it first and pass the file (or its unpacked folder):\n  \
-             food-mcp import usda FoodData_Central_sr_legacy_food_csv_2018-04.zip",
-            url = catalog::SR_LEGACY_DOWNLOAD_URL
+             food-mcp import usda FoodData_Central_sr_legacy_food_csv_2018-04.zip\n\
+             (A server with an empty catalog imports it by itself at start: catalog.auto_import.)",
+            url = config.catalog.url
         );
         return Ok(());
     };
+    // The one admin command that may create the database: importing is a way to set one up.
+    admin::announce_database(&config);
     let pool = storage::open(&config.database_path).await?;
     let result = catalog::import_command(&pool, &input).await;
     pool.close().await;
@@ -140,15 +166,20 @@ async fn serve(config: Config, telemetry: &telemetry::Telemetry) -> anyhow::Resu
         })?),
         None => None,
     };
-    tracing::info!(
-        address = %listener.local_addr()?,
-        public_url = %config.public_url,
-        database = %config.database_path.display(),
-        traces = if telemetry.exporting() { "exported over OTLP" } else { "not exported" },
-        "food-mcp listening; MCP endpoint {}",
-        config.mcp_resource()
+    let (public_url, database, mcp) = (
+        config.public_url.clone(),
+        config.database_path.clone(),
+        config.mcp_resource(),
     );
     let app = App::build(config).await?;
+    // Only now: every start-up check (exposure, database, migrations, actors) has passed.
+    tracing::info!(
+        address = %listener.local_addr()?,
+        %public_url,
+        database = %database.display(),
+        traces = if telemetry.exporting() { "exported over OTLP" } else { "not exported" },
+        "food-mcp listening; MCP endpoint {mcp}"
+    );
     let metrics_stop = CancellationToken::new();
     let metrics_task = match metrics_listener {
         Some(metrics_listener) => {

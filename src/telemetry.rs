@@ -84,17 +84,30 @@ pub struct Settings {
     /// An `EnvFilter` directive for log lines (spans sent to OpenTelemetry are not limited by it).
     pub log_filter: String,
     pub export: Export,
+    /// Colour codes in text lines: only for a person at a terminal (see [`Settings::from_env`]).
+    pub ansi: bool,
 }
 
 impl Settings {
-    /// `RUST_LOG` (or [`DEFAULT_LOG_FILTER`]) and the `OTEL_*` variables.
+    /// `RUST_LOG` (or [`DEFAULT_LOG_FILTER`]), the `OTEL_*` variables, and colours when stderr
+    /// is a terminal and `NO_COLOR` is not set.
     pub fn from_env(format: LogFormat) -> Settings {
         Settings {
             format,
             log_filter: std::env::var("RUST_LOG").unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
             export: Export::from_env(),
+            ansi: colours(
+                io::IsTerminal::is_terminal(&io::stderr()),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ),
         }
     }
+}
+
+/// Colour codes only reach a terminal (a file or `docker logs` would keep them as garbage), and
+/// never when `NO_COLOR` is set to anything but the empty string (<https://no-color.org>).
+fn colours(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 /// Keeps the tracer provider alive; [`Telemetry::shutdown`] flushes what is still batched.
@@ -161,6 +174,7 @@ where
                 inner: format::Format::default(),
                 json: false,
             })
+            .with_ansi(settings.ansi)
             .with_writer(writer)
             .with_filter(log_filter)
             .boxed(),
@@ -170,6 +184,7 @@ where
                 json: true,
             })
             .fmt_fields(format::JsonFields::new())
+            .with_ansi(settings.ansi)
             .with_writer(writer)
             .with_filter(log_filter)
             .boxed(),
@@ -326,7 +341,11 @@ pub fn redact(line: &str) -> Cow<'_, str> {
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let word_start = i == 0 || !is_word(bytes[i - 1]) || after_colour_code(bytes, i);
+        // A name after `::` is a module path's last segment (a log line's target,
+        // `food_mcp::oauth::token:`), never a parameter: its `:` ends the target.
+        let word_start = i == 0
+            || (!is_word(bytes[i - 1]) && !bytes[..i].ends_with(b"::"))
+            || after_colour_code(bytes, i);
         let Some(name) = word_start
             .then(|| {
                 SECRET_NAMES.iter().find(|name| {
@@ -546,8 +565,38 @@ fn describe_metrics() {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The text log lines (`food_mcp=debug`, no colours) of the events `f` emits on this thread.
+    pub(crate) fn capture(f: impl FnOnce()) -> String {
+        capture_with(false, f)
+    }
+
+    fn capture_with(ansi: bool, f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl io::Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let settings = Settings {
+            format: LogFormat::Text,
+            log_filter: "food_mcp=debug".into(),
+            export: Export::Off,
+            ansi,
+        };
+        let (dispatch, _telemetry) = subscriber(&settings, move || writer.clone()).unwrap();
+        tracing::dispatcher::with_default(&dispatch, f);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
 
     #[test]
     fn redacts_secret_parameters_and_nothing_else() {
@@ -578,6 +627,20 @@ mod tests {
                 "status_code=200 client_id=abc",
             ),
             ("the code path is fine", "the code path is fine"),
+            // A log line's target ending in a secret's name is not a parameter: the message
+            // after it stays, with or without colours; a real `token:` after it is still caught.
+            (
+                "INFO food_mcp::oauth::token: issued tokens client_id=abc",
+                "INFO food_mcp::oauth::token: issued tokens client_id=abc",
+            ),
+            (
+                "\x1b[2mfood_mcp::oauth::token\x1b[0m\x1b[2m:\x1b[0m issued tokens",
+                "\x1b[2mfood_mcp::oauth::token\x1b[0m\x1b[2m:\x1b[0m issued tokens",
+            ),
+            (
+                "food_mcp::oauth::code: failed token: abc",
+                "food_mcp::oauth::code: failed token: <redacted>",
+            ),
             // Multi-byte characters anywhere (a byte scan must not split them).
             (
                 "took 569µs — code=é1&x=ü",
@@ -586,6 +649,28 @@ mod tests {
         ];
         for (line, expected) in cases {
             assert_eq!(redact(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colours(true, None));
+        assert!(
+            colours(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!colours(true, Some(OsStr::new("1"))));
+        assert!(!colours(false, None));
+    }
+
+    /// The text lines written with `ansi: false` carry no escape codes; with `true` they do.
+    #[test]
+    fn text_lines_have_colour_codes_only_when_asked() {
+        for ansi in [false, true] {
+            let text = capture_with(ansi, || tracing::info!(status = 200, "answered"));
+            assert!(text.contains("answered"), "{text}");
+            assert_eq!(text.contains('\x1b'), ansi, "ansi: {ansi}: {text:?}");
         }
     }
 

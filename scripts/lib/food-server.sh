@@ -2,10 +2,12 @@
 # and set ROOT and WORK: the server side of a suite run.
 #
 #   food_server_binary          sets BIN: $FOOD_MCP_BIN, or a debug build (reusing target/)
-#   food_server_port            sets PORT (a free loopback port) and BASE (http://127.0.0.1:$PORT)
+#   food_server_port            sets PORT and METRICS_PORT (free loopback ports, so a running dev
+#                               server is no obstacle) and BASE (http://127.0.0.1:$PORT)
 #   food_server_env             for a subshell: runs in $WORK (no developer .env), drops the caller's
 #                               FOOD_MCP_* settings, a throwaway database, upstreams on a closed
-#                               port (nothing leaves the machine); the caller exports the rest
+#                               port and no catalog download (nothing leaves the machine); the
+#                               caller exports the rest
 #   show_server_log [LINES]     the end of $WORK/server.log, on stderr
 #   wait_for_health TIMEOUT     until GET $BASE/health answers 200; dies if SERVER_PID exits first
 #   stop_server                 SIGTERM to SERVER_PID (graceful, 5 s), then SIGKILL; no-op if gone
@@ -21,9 +23,15 @@ food_server_binary() {
   [[ -x "$BIN" ]] || die "server binary $BIN not found or not executable"
 }
 
-food_server_port() {
+free_port() {
   # The kernel picks a free port; we release it and hand it to the server.
-  PORT="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+food_server_port() {
+  PORT="$(free_port)"
+  METRICS_PORT="$(free_port)"
+  [[ "$METRICS_PORT" != "$PORT" ]] || METRICS_PORT="$(free_port)"
   BASE="http://127.0.0.1:$PORT"
 }
 
@@ -35,7 +43,9 @@ food_server_env() {
   done
   export FOOD_MCP__BIND="127.0.0.1:$PORT" \
          FOOD_MCP__PUBLIC_URL="$BASE" \
+         FOOD_MCP__METRICS__BIND="127.0.0.1:$METRICS_PORT" \
          FOOD_MCP__DATABASE_PATH="$WORK/food.db" \
+         FOOD_MCP__CATALOG__AUTO_IMPORT=false \
          FOOD_MCP__USDA__BASE_URL="http://127.0.0.1:9" \
          FOOD_MCP__OPENFOODFACTS__BASE_URL="http://127.0.0.1:9"
 }

@@ -19,10 +19,6 @@ use crate::ports::StorageError;
 use crate::storage::Pool;
 use crate::storage::catalog::CatalogWriter;
 
-/// The official SR Legacy download, printed by `food-mcp import usda` when given no input.
-pub const SR_LEGACY_DOWNLOAD_URL: &str =
-    "https://fdc.nal.usda.gov/fdc-datasets/FoodData_Central_sr_legacy_food_csv_2018-04.zip";
-
 /// Batches in flight between reader and writer: enough to keep both busy, few enough that memory
 /// stays bounded however large the download.
 const QUEUED_BATCHES: usize = 8;
@@ -163,9 +159,9 @@ impl fmt::Display for ImportSummary {
     }
 }
 
-/// `food-mcp import usda <zip|dir>`: replaces the catalog with the SR Legacy, Foundation and Survey
-/// (FNDDS) foods of the FoodData Central CSV download at `input`. Shows a progress bar on stderr
-/// when it is a terminal. The catalog migration must have run on `pool`.
+/// `food-mcp import usda <zip|dir|url>`: replaces the catalog with the SR Legacy, Foundation and
+/// Survey (FNDDS) foods of the FoodData Central CSV download at `input`. Shows a progress bar on
+/// stderr when it is a terminal. The catalog migration must have run on `pool`.
 pub async fn import_command(pool: &Pool, input: &Path) -> Result<ImportSummary, ImportError> {
     // indicatif draws on stderr only when it is a terminal, so logs and pipes stay clean.
     let progress = ProgressBar::new(0).with_style(
@@ -174,18 +170,26 @@ pub async fn import_command(pool: &Pool, input: &Path) -> Result<ImportSummary, 
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let text = input.to_string_lossy();
-    let result = if text.starts_with("http://") || text.starts_with("https://") {
-        match download(&text, &progress).await {
-            // The temporary file lives until the import is done, then is deleted.
-            Ok(file) => import(pool, file.path(), &progress).await,
-            Err(err) => Err(err),
-        }
-    } else {
-        import(pool, input, &progress).await
-    };
+    let result = import_with_progress(pool, input, &progress).await;
     progress.finish_and_clear();
     result
+}
+
+/// [`import_command`] reporting to `progress` (a hidden bar still counts): its message names the
+/// step (`downloading`, then each CSV file), its position and length count bytes.
+pub async fn import_with_progress(
+    pool: &Pool,
+    input: &Path,
+    progress: &ProgressBar,
+) -> Result<ImportSummary, ImportError> {
+    let text = input.to_string_lossy();
+    if text.starts_with("http://") || text.starts_with("https://") {
+        // The temporary file lives until the import is done, then is deleted.
+        let file = download(&text, progress).await?;
+        import(pool, file.path(), progress).await
+    } else {
+        import(pool, input, progress).await
+    }
 }
 
 /// Streams a download to a temporary file (never into memory), with the progress bar.

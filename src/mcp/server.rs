@@ -46,13 +46,11 @@ fn parse<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolError> {
 fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     let schema =
         schema_for_input::<T>().unwrap_or_else(|e| panic!("tool input schema is invalid: {e}"));
-    Arc::new(standard_formats_only(schema.as_ref().clone()))
+    Arc::new(portable(schema.as_ref().clone()))
 }
 
 fn output_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
-    Arc::new(standard_formats_only(
-        schema_for_output::<T>().as_ref().clone(),
-    ))
+    Arc::new(portable(schema_for_output::<T>().as_ref().clone()))
 }
 
 /// JSON Schema 2020-12 §7.3 formats; schemars also emits Rust ones ("uint", "uint32", "double")
@@ -79,7 +77,24 @@ const STANDARD_FORMATS: &[&str] = &[
     "regex",
 ];
 
-fn standard_formats_only(mut schema: JsonObject) -> JsonObject {
+/// Keywords that describe a schema rather than constrain its values: they stay beside an `anyOf`.
+const ANNOTATIONS: &[&str] = &[
+    "description",
+    "title",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+];
+
+/// A schema in the subset every client's schema dialect reads: only standard formats, and one
+/// `type` per schema. schemars writes an `Option<f64>` as `"type": ["number", "null"]`, legal
+/// JSON Schema that single-type dialects (the OpenAPI subset of Gemini's function declarations)
+/// reject; it becomes `"anyOf": [{"type": "number"}, {"type": "null"}]`, each branch with the
+/// value constraints, the annotations beside the `anyOf`. Done here, on the generated schema, so
+/// it covers the domain types the tool outputs nest (`NutrientAmount`, `RankedFood`…) too.
+fn portable(mut schema: JsonObject) -> JsonObject {
     fn walk(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(map) => {
@@ -91,13 +106,46 @@ fn standard_formats_only(mut schema: JsonObject) -> JsonObject {
                     map.remove("format");
                 }
                 map.values_mut().for_each(walk);
+                split_type_array(map);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
             _ => {}
         }
     }
     schema.values_mut().for_each(walk);
+    split_type_array(&mut schema);
     schema
+}
+
+fn split_type_array(map: &mut JsonObject) {
+    use serde_json::{Value, json};
+    // A schema that already has an `anyOf` would need an `allOf` around both; schemars writes none.
+    if !map.get("type").is_some_and(Value::is_array) || map.contains_key("anyOf") {
+        return;
+    }
+    let Some(Value::Array(types)) = map.remove("type") else {
+        return;
+    };
+    let constraints: JsonObject = map
+        .keys()
+        .filter(|key| !ANNOTATIONS.contains(&key.as_str()))
+        .cloned()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter_map(|key| map.remove_entry(&key))
+        .collect();
+    let branches = types
+        .into_iter()
+        .map(|kind| {
+            if kind == "null" {
+                return json!({ "type": "null" });
+            }
+            let mut branch = constraints.clone();
+            branch.insert("type".into(), kind);
+            Value::Object(branch)
+        })
+        .collect();
+    map.insert("anyOf".into(), Value::Array(branches));
 }
 
 /// The MCP handler. Built per request (the transport is stateless), so it is one `Arc` clone:
@@ -243,5 +291,68 @@ impl ServerHandler for FoodMcp {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("food-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(value: serde_json::Value) -> JsonObject {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_type_array_becomes_single_type_branches_with_the_constraints() {
+        let schema = object(json!({
+            "type": "object",
+            "properties": {
+                "value": { "description": "kcal", "type": ["number", "null"], "format": "double", "minimum": 0 },
+                "name": { "type": "string" }
+            },
+            "$defs": { "Brand": { "type": ["string", "null"], "maxLength": 80, "title": "Brand" } }
+        }));
+        let portable = serde_json::Value::Object(portable(schema));
+        assert_eq!(
+            portable["properties"]["value"],
+            json!({ "description": "kcal", "anyOf": [{ "type": "number", "minimum": 0 }, { "type": "null" }] })
+        );
+        assert_eq!(portable["properties"]["name"], json!({ "type": "string" }));
+        assert_eq!(
+            portable["$defs"]["Brand"],
+            json!({ "title": "Brand", "anyOf": [{ "type": "string", "maxLength": 80 }, { "type": "null" }] })
+        );
+    }
+
+    /// Every tool's schemas: one `type` per schema, standard formats only.
+    #[test]
+    fn every_tool_schema_is_portable() {
+        fn check(tool: &str, value: &serde_json::Value) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    assert!(
+                        !map.get("type").is_some_and(serde_json::Value::is_array),
+                        "{tool}: a type array in {value}"
+                    );
+                    if let Some(format) = map.get("format").and_then(|f| f.as_str()) {
+                        assert!(
+                            STANDARD_FORMATS.contains(&format),
+                            "{tool}: format {format}"
+                        );
+                    }
+                    map.values().for_each(|v| check(tool, v));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| check(tool, v)),
+                _ => {}
+            }
+        }
+        let tools = FoodMcp::tool_router().list_all();
+        assert_eq!(tools.len(), 4);
+        for tool in tools {
+            let schemas = serde_json::to_value((&tool.input_schema, &tool.output_schema)).unwrap();
+            check(&tool.name, &schemas);
+        }
     }
 }

@@ -75,6 +75,7 @@ pub struct SearchFoodOutput {
 pub struct FoodAmount {
     /// The `id` from search_food: an FDC id such as "173944" (usda), a barcode (openfoodfacts),
     /// or "custom:…" (custom).
+    #[serde(deserialize_with = "id_text")]
     pub food_id: String,
     /// The `source` from search_food.
     pub source: Source,
@@ -84,6 +85,44 @@ pub struct FoodAmount {
     /// food's own portion weights. Portions: piece, slice, small, medium, large — from the food's
     /// portion list. serving — the food's defined serving. Prefer g when the weight is known.
     pub unit: Unit,
+}
+
+/// An id given as a string, or as the JSON number a client made of a numeric one (a command line's
+/// `foodId=173944`): whole numbers are kept as their digits. The schema still says string, the one
+/// spelling every client reads.
+fn id_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct IdText;
+    impl serde::de::Visitor<'_> for IdText {
+        type Value = String;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an id from search_food, a string such as \"173944\"")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<String, E> {
+            Ok(id.to_string())
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<String, E> {
+            Ok(id.to_string())
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<String, E> {
+            u64::try_from(id)
+                .map(|id| id.to_string())
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(id), &self))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, id: f64) -> Result<String, E> {
+            // 173944.0 is still 173944; 1.5 is no id. Below 2^53 every whole f64 is exact.
+            if id.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&id) {
+                Ok(format!("{id:.0}"))
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(id), &self))
+            }
+        }
+    }
+    deserializer.deserialize_any(IdText)
 }
 
 pub type GetNutritionInput = FoodAmount;
@@ -179,4 +218,32 @@ pub struct SaveFoodOutput {
     pub updated: bool,
     /// How the values are stored, e.g. "per 100 g" or "per 1 cup".
     pub stored_as: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn food_id(id: serde_json::Value) -> Result<String, String> {
+        serde_json::from_value::<FoodAmount>(
+            json!({"foodId": id, "source": "usda", "amount": 1, "unit": "g"}),
+        )
+        .map(|item| item.food_id)
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_food_id_may_be_a_string_or_a_whole_number() {
+        assert_eq!(food_id(json!("173944")).unwrap(), "173944");
+        assert_eq!(food_id(json!("custom:ab12")).unwrap(), "custom:ab12");
+        assert_eq!(food_id(json!(173944)).unwrap(), "173944");
+        assert_eq!(food_id(json!(3017620422003_u64)).unwrap(), "3017620422003");
+        assert_eq!(food_id(json!(173944.0)).unwrap(), "173944");
+        for bad in [json!(1.5), json!(-3), json!(true), json!(null)] {
+            let err = food_id(bad.clone()).unwrap_err();
+            assert!(err.contains("a string such as \"173944\""), "{bad}: {err}");
+        }
+    }
 }

@@ -198,12 +198,11 @@ async fn input_errors_are_clear() {
     );
 }
 
-/// A download URL is fetched (streamed to a temporary file) and imported like a local zip.
-#[tokio::test]
-async fn a_download_url_is_fetched_and_imported() {
+/// A small download (apples and bananas) zipped and served by a mock at `{uri}/download.zip`.
+async fn serve_download() -> (wiremock::MockServer, String) {
     use std::io::Write;
 
-    let (dir, pool) = database().await;
+    let dir = tempfile::tempdir().unwrap();
     let folder = write_dataset(
         dir.path(),
         &[(1, "Apples, raw"), (2, "Bananas, raw")],
@@ -227,9 +226,149 @@ async fn a_download_url_is_fetched_and_imported() {
         .mount(&server)
         .await;
     let url = format!("{}/download.zip", server.uri());
+    (server, url)
+}
+
+/// A download URL is fetched (streamed to a temporary file) and imported like a local zip.
+#[tokio::test]
+async fn a_download_url_is_fetched_and_imported() {
+    let (_dir, pool) = database().await;
+    let (_server, url) = serve_download().await;
     let summary = import_command(&pool, Path::new(&url)).await.unwrap();
     assert_eq!(summary.foods(), 2);
     assert_eq!(CatalogStore::new(pool).count().await.unwrap(), 2);
+}
+
+/// Polls `done` (every 50 ms, at most ~20 s): background work has no completion signal.
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut done: impl FnMut() -> F,
+) {
+    for _ in 0..400 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not happen");
+}
+
+/// First start with an empty catalog: the server imports it from `catalog.url` in the
+/// background, says so in the log, and `search_food` answers from it once it is in — here with
+/// the USDA API down, so only the catalog can answer.
+#[tokio::test]
+async fn an_empty_catalog_is_imported_from_the_configured_url_at_start() {
+    use serde_json::json;
+    use wiremock::{Mock, ResponseTemplate, matchers::any};
+
+    use crate::helpers::{Logs, call, spawn_app_with};
+
+    let logs = Logs::default();
+    // Single-threaded test runtime: the server's tasks run on this thread and see this default.
+    let _default = tracing::dispatcher::set_default(&logs.subscriber());
+    let (download, url) = serve_download().await;
+    let (usda, off) = (
+        wiremock::MockServer::start().await,
+        wiremock::MockServer::start().await,
+    );
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&usda)
+        .await;
+    let app = spawn_app_with(tempfile::tempdir().unwrap(), usda, off, |config| {
+        config.catalog.auto_import = true;
+        config.catalog.url = url.parse().unwrap();
+    })
+    .await;
+    let client = app.client().await;
+    let search = || async {
+        call(
+            &client,
+            "search_food",
+            json!({"query": "banana", "source": "usda"}),
+        )
+        .await
+    };
+    eventually("the catalog import", || async {
+        search().await.structured_content.is_some_and(|found| {
+            found["results"][0]["id"] == "2" && found["results"][0]["name"] == "Bananas, raw"
+        })
+    })
+    .await;
+    let text = logs.text();
+    assert!(
+        text.contains("importing it from") && text.contains(&url),
+        "{text}"
+    );
+    assert!(
+        text.contains("offline USDA catalog ready: imported 2 foods"),
+        "{text}"
+    );
+    assert_eq!(download.received_requests().await.unwrap().len(), 1);
+
+    client.cancel().await.unwrap();
+    let (dir, usda, off) = app.stop().await;
+    // A catalog that is there is not fetched again.
+    let app = spawn_app_with(dir, usda, off, |config| {
+        config.catalog.auto_import = true;
+        config.catalog.url = url.parse().unwrap();
+    })
+    .await;
+    eventually("the catalog check at the second start", || async {
+        logs.text().contains("offline USDA catalog present")
+    })
+    .await;
+    assert_eq!(download.received_requests().await.unwrap().len(), 1);
+    app.stop().await;
+}
+
+/// A catalog that cannot be fetched leaves the server serving, with a warning that names the
+/// URL and the command that imports it by hand.
+#[tokio::test]
+async fn a_catalog_that_cannot_be_fetched_is_a_warning_with_the_manual_command() {
+    use crate::helpers::{Logs, call_ok, spawn_app_with};
+
+    let logs = Logs::default();
+    let _default = tracing::dispatcher::set_default(&logs.subscriber());
+    let missing = wiremock::MockServer::start().await;
+    let url = format!("{}/gone.zip", missing.uri());
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("food-mcp.db");
+    let app = spawn_app_with(
+        dir,
+        wiremock::MockServer::start().await,
+        wiremock::MockServer::start().await,
+        |config| {
+            config.catalog.auto_import = true;
+            config.catalog.url = url.parse().unwrap();
+        },
+    )
+    .await;
+    eventually("the import warning", || async {
+        logs.text()
+            .contains("could not import the offline USDA catalog")
+    })
+    .await;
+    let warning = logs
+        .text()
+        .lines()
+        .find(|line| line.contains("could not import"))
+        .unwrap()
+        .to_string();
+    assert!(warning.contains(" WARN "), "{warning}");
+    assert!(warning.contains("HTTP 404"), "{warning}");
+    assert!(
+        warning.contains(&format!(
+            "food-mcp import usda {url} --database {}",
+            database.display()
+        )),
+        "{warning}"
+    );
+    let client = app.client().await;
+    // The server serves on.
+    call_ok(&client, "save_food", crate::oauth::oats()).await;
+    client.cancel().await.unwrap();
+    app.stop().await;
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -246,6 +385,8 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The shared SR Legacy download: `FOOD_MCP_USDA_DATA`, else `../shared/data/usda-sr-legacy`.
+/// Without it a test is skipped on a developer's machine, and fails in CI (`CI` set): a check
+/// that silently did not run there is a broken build.
 pub fn sr_legacy_data() -> Option<PathBuf> {
     let path = std::env::var_os("FOOD_MCP_USDA_DATA")
         .map(PathBuf::from)
@@ -253,14 +394,15 @@ pub fn sr_legacy_data() -> Option<PathBuf> {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/usda-sr-legacy")
         });
     if path.join("sr_legacy/food.csv").is_file() {
-        Some(path)
-    } else {
-        println!(
-            "SKIPPED: SR Legacy data not found at {} (set FOOD_MCP_USDA_DATA to the usda-sr-legacy folder)",
-            path.display()
-        );
-        None
+        return Some(path);
     }
+    let missing = format!(
+        "SR Legacy data not found at {} (set FOOD_MCP_USDA_DATA to the usda-sr-legacy folder)",
+        path.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "CI is set: {missing}");
+    println!("SKIPPED: {missing}");
+    None
 }
 
 #[tokio::test]

@@ -1,6 +1,12 @@
 //! `spawn_app()` and the request helpers every integration test uses.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    io,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use food_mcp::{actors::supervisor::Roster, app::App, config::Config};
 use rmcp::{
@@ -28,6 +34,41 @@ pub struct TestApp {
     pub actors: Roster,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Log lines, captured: a `MakeWriter` for `telemetry::subscriber` (clone it into the closure).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// A subscriber writing this buffer: text lines, `food_mcp=debug`, no colours, no export.
+    /// Set it as the thread's default in a single-threaded test runtime to see the server's lines.
+    pub fn subscriber(&self) -> tracing::Dispatch {
+        let settings = food_mcp::telemetry::Settings {
+            format: food_mcp::telemetry::LogFormat::Text,
+            log_filter: "food_mcp=debug".into(),
+            export: food_mcp::telemetry::Export::Off,
+            ansi: false,
+        };
+        let writer = self.clone();
+        let (dispatch, _telemetry) =
+            food_mcp::telemetry::subscriber(&settings, move || writer.clone()).expect("subscriber");
+        dispatch
+    }
 }
 
 /// Reads a recorded upstream response from `tests/fixtures/`.
@@ -89,6 +130,8 @@ pub async fn spawn_app_on(
     config.openfoodfacts.timeout = Duration::from_secs(2);
     // Tool tests talk to /mcp directly; the OAuth tests turn auth back on.
     config.auth.enabled = false;
+    // Tests never reach the internet: the first-run import tests point it at a mock.
+    config.catalog.auto_import = false;
     adjust(&mut config);
     let app = App::build(config).await.expect("app builds");
     let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -4,7 +4,6 @@
 
 use std::{
     collections::HashMap,
-    io,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -22,7 +21,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use wiremock::{Mock, ResponseTemplate, matchers::any};
 
-use crate::helpers::{call_ok, spawn_app};
+use crate::helpers::{Logs, call_ok, spawn_app};
 use crate::oauth::{
     PASSWORD, REDIRECT, code_for, oats, raw_call, register_public, spawn_auth_app, token,
     tokens_for_new_client,
@@ -64,26 +63,6 @@ async fn start_collector() -> (String, Collector) {
     let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, received)
-}
-
-/// Log lines, captured.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
 }
 
 fn text(value: &Option<AnyValue>) -> String {
@@ -149,6 +128,7 @@ async fn one_tools_call_is_one_trace_from_http_through_the_actors_to_storage() {
         format: LogFormat::Json,
         log_filter: "food_mcp=debug".into(),
         export: Export::To(endpoint),
+        ansi: false,
     };
     let (subscriber, telemetry) =
         telemetry::subscriber(&settings, move || writer.clone()).expect("subscriber");
