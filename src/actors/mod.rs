@@ -8,6 +8,7 @@
 
 pub mod auth_codes;
 pub mod client_registry;
+pub mod diary;
 pub mod food_cache;
 pub mod token_store;
 

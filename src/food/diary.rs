@@ -341,6 +341,32 @@ pub struct Entry {
     pub updated_at: i64,
 }
 
+/// An entry about to be logged: everything but its id and logging time, which the diary assigns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEntry {
+    pub time: Option<ClockTime>,
+    pub meal: Option<Meal>,
+    pub note: Option<String>,
+    pub food: Food,
+    pub measure: Measure,
+}
+
+impl NewEntry {
+    pub fn into_entry(self, id: String, date: DiaryDate, now: i64) -> Entry {
+        Entry {
+            id,
+            date,
+            time: self.time,
+            meal: self.meal,
+            note: self.note,
+            food: self.food,
+            measure: self.measure,
+            logged_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// What `update_diary_entry` may change; `None` keeps the entry's value.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntryChanges {

@@ -8,6 +8,7 @@
 //! end (or get lost) outside it. The cost: sqlx's own query logs for these calls are not emitted.
 
 pub mod catalog;
+pub mod diary;
 pub mod foods;
 pub mod oauth;
 pub mod owner;
