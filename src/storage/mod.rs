@@ -7,6 +7,7 @@
 //! current span for each command it queues, which let request spans outlive their request and
 //! end (or get lost) outside it. The cost: sqlx's own query logs for these calls are not emitted.
 
+pub mod backup;
 pub mod catalog;
 pub mod diary;
 pub mod foods;
