@@ -314,7 +314,7 @@ mod tests {
             time: time.map(|t| ClockTime::parse("time", t).unwrap()),
             meal: Some(Meal::Breakfast),
             note: note.map(str::to_string),
-            measure: Measure::of(&food, 118.0, Unit::G).unwrap(),
+            measure: Measure::of(&food, 118.0, Unit::G).unwrap().0,
             food,
         }
         .into_entry(id.into(), DiaryDate::parse("date", date).unwrap(), 0)

@@ -475,7 +475,7 @@ mod tests {
             time: None,
             meal: Some(meal),
             note: None,
-            measure: Measure::of(food, grams, Unit::G).unwrap(),
+            measure: Measure::of(food, grams, Unit::G).unwrap().0,
             food: food.clone(),
         }
     }

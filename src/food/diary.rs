@@ -311,16 +311,22 @@ pub struct Measure {
 }
 
 impl Measure {
-    /// `amount unit` of `food`, converted exactly as get_nutrition converts it.
-    pub fn of(food: &Food, amount: f64, unit: Unit) -> Result<Measure, ConversionError> {
+    /// `amount unit` of `food` — the one conversion get_nutrition, log_food and entry updates
+    /// share — with the conversion's caveats (e.g. which of several portions was used).
+    pub fn of(
+        food: &Food,
+        amount: f64,
+        unit: Unit,
+    ) -> Result<(Measure, Vec<String>), ConversionError> {
         let quantity = units::resolve(food, amount, unit)?;
-        Ok(Measure {
+        let measure = Measure {
             amount,
             unit,
             grams: quantity.grams,
-            serving_description: quantity.description.clone(),
             nutrients: units::scale(food, &quantity),
-        })
+            serving_description: quantity.description,
+        };
+        Ok((measure, quantity.warnings))
     }
 }
 
@@ -396,7 +402,7 @@ impl Entry {
         if changes.amount.is_some() || changes.unit.is_some() {
             let amount = changes.amount.unwrap_or(self.measure.amount);
             let unit = changes.unit.unwrap_or(self.measure.unit);
-            entry.measure = Measure::of(&self.food, amount, unit)?;
+            entry.measure = Measure::of(&self.food, amount, unit)?.0;
         }
         if let Some(date) = changes.date {
             entry.date = date;
@@ -662,7 +668,7 @@ mod tests {
             time: None,
             meal,
             note: None,
-            measure: Measure::of(&food, grams, Unit::G).unwrap(),
+            measure: Measure::of(&food, grams, Unit::G).unwrap().0,
             food,
             logged_at: 1_773_000_000,
             updated_at: 1_773_000_000,

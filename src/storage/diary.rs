@@ -304,7 +304,7 @@ mod tests {
             time: Some(ClockTime::parse("time", "07:45").unwrap()),
             meal: Some(Meal::Breakfast),
             note: Some("with berries".into()),
-            measure: Measure::of(&food, 1.5, Unit::Cup).unwrap(),
+            measure: Measure::of(&food, 1.5, Unit::Cup).unwrap().0,
             food,
         }
         .into_entry(

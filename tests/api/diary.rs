@@ -356,7 +356,7 @@ async fn bad_input_is_an_actionable_error_and_writes_nothing() {
     }
 
     let today = day(&client, DAY).await;
-    assert_eq!(ids(&today), [kept_id.clone()], "nothing else was logged");
+    assert_eq!(ids(&today), [kept_id], "nothing else was logged");
     assert_close(&today["entries"][0]["amount"], 50.0);
     assert_eq!(today["entries"][0]["date"], DAY);
     assert_eq!(
@@ -508,7 +508,7 @@ async fn serve_binary(dir: &Path) -> Served {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let child = binary(dir)
+    let mut child = binary(dir)
         .env("FOOD_MCP__BIND", format!("127.0.0.1:{port}"))
         .env("FOOD_MCP__PUBLIC_URL", &base)
         .stdout(Stdio::null())
@@ -524,6 +524,8 @@ async fn serve_binary(dir: &Path) -> Served {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!(
         "the server binary never answered /health: {}",
         std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
