@@ -10,13 +10,12 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::actors::diary::DiaryRepo;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::food::diary::{DaySummary, DiaryDate, Entry, EntryReport, Goals, summarize_day};
 use crate::food::nutrients::NutrientKey;
 use crate::http::owner::OwnerPassword;
-use crate::ports::ClientStore;
+use crate::ports::{ClientStore, DiaryRepo};
 use crate::storage::{self, diary::SqliteDiaryRepo, oauth::OAuthStore, owner::OwnerRepo};
 
 /// Sets the owner's consent password: asked twice on a terminal, else read as one line of stdin.

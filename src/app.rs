@@ -10,8 +10,9 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::actors::diary::DiaryHandle;
 use crate::actors::food_cache::FoodCacheHandle;
-use crate::actors::{auth_codes, client_registry, food_cache, token_store};
+use crate::actors::{auth_codes, client_registry, diary, food_cache, token_store};
 use crate::clock::Clock;
 use crate::config::{Config, ConsentMode};
 use crate::http::bearer::{BearerState, require_bearer};
@@ -21,9 +22,11 @@ use crate::http::{health, owner::OwnerPassword};
 use crate::mcp;
 use crate::sources::{FoodSource, openfoodfacts::OpenFoodFactsClient, usda::UsdaClient};
 use crate::storage::catalog::CatalogStore;
-use crate::storage::{self, Pool, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo};
+use crate::storage::{
+    self, Pool, diary::SqliteDiaryRepo, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo,
+};
 use crate::telemetry;
-use crate::tools::FoodService;
+use crate::tools::{DiaryTools, FoodService};
 
 /// Longest a request may take before the server answers 503; upstream timeouts are shorter.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,8 +74,21 @@ impl App {
             food_cache,
             CatalogStore::new(pool.clone()),
         ));
+        let (diary, task) = DiaryHandle::spawn(diary::Arguments {
+            repo: Arc::new(SqliteDiaryRepo::new(pool.clone())),
+            clock: clock.clone(),
+        })
+        .await
+        .context("starting the diary")?;
+        actors.push((diary.actor().get_cell(), task));
+        let zone = config.diary.time_zone();
+        tracing::info!(
+            time_zone = zone.iana_name().unwrap_or("(unnamed)"),
+            "the diary's days follow this time zone"
+        );
+        let diary = DiaryTools::new(service.clone(), diary, zone, clock.clone());
         let mcp_cancel = CancellationToken::new();
-        let mut mcp = mcp::service(&config, service, mcp_cancel.clone());
+        let mut mcp = mcp::service(&config, service, diary, mcp_cancel.clone());
         let mut router = health::router(pool.clone());
 
         if config.auth.enabled {

@@ -5,7 +5,6 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr, rpc::CallResult};
 use tokio::task::JoinHandle;
 
@@ -15,33 +14,11 @@ use crate::food::diary::{
     DaySummary, DiaryDate, DiaryError, Entry, EntryChanges, Goals, NewEntry, summarize_day,
     updated_goals,
 };
-use crate::storage::StorageError;
+use crate::ports::{DiaryRepo, StorageError};
 
 /// How long a caller waits for the diary. Longer than SQLite's busy timeout, so a slow commit
 /// still answers; a timed-out write may still land, and the error says so.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Storage the diary writes through to. Every write is one transaction, durable when it returns
-/// `Ok`.
-#[async_trait]
-pub trait DiaryRepo: Send + Sync + 'static {
-    /// Entries dated `from..=to`, in logging order.
-    async fn entries_between(
-        &self,
-        from: DiaryDate,
-        to: DiaryDate,
-    ) -> Result<Vec<Entry>, StorageError>;
-    async fn entry(&self, id: &str) -> Result<Option<Entry>, StorageError>;
-    /// Inserts all of them or none.
-    async fn insert_entries(&self, entries: &[Entry]) -> Result<(), StorageError>;
-    /// Replaces the entry with `entry.id`; false when there is none.
-    async fn update_entry(&self, entry: &Entry) -> Result<bool, StorageError>;
-    /// False when there was no such entry.
-    async fn delete_entry(&self, id: &str) -> Result<bool, StorageError>;
-    async fn goals(&self) -> Result<Goals, StorageError>;
-    /// Replaces every goal with `goals`.
-    async fn put_goals(&self, goals: &Goals, at: i64) -> Result<(), StorageError>;
-}
 
 /// Why the diary could not do what was asked. Messages are written for the person.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -374,6 +351,8 @@ impl DiaryHandle {
 mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, Ordering};
+
+    use async_trait::async_trait;
 
     use super::*;
     use crate::food::diary::{Meal, Measure};

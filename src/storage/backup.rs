@@ -8,7 +8,7 @@ use std::path::Path;
 
 use sqlx::{ConnectOptions, Connection, Row, SqlitePool, sqlite::SqliteConnectOptions};
 
-use crate::storage::StorageError;
+use crate::ports::StorageError;
 
 /// What a backup holds, read back from the copy itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,10 +10,9 @@ use async_trait::async_trait;
 use sqlx::{Connection, Row, SqlitePool, pool::PoolConnection, sqlite::SqliteRow};
 use tracing::{instrument::WithSubscriber, subscriber::NoSubscriber};
 
-use crate::actors::diary::DiaryRepo;
 use crate::food::diary::{ClockTime, DiaryDate, Entry, Goals, Meal, Measure};
 use crate::food::nutrients::NutrientKey;
-use crate::storage::StorageError;
+use crate::ports::{DiaryRepo, StorageError};
 
 /// The columns an [`Entry`] is read from (a macro: sqlx takes only literal SQL).
 macro_rules! select_entries {

@@ -16,6 +16,7 @@ use crate::food::diary::{
 };
 use crate::food::nutrients::NutrientKey;
 use crate::food::units::Unit;
+use crate::tools::food::item_warnings;
 use crate::tools::types::FoodAmount;
 use crate::tools::{FoodService, ToolError};
 
@@ -196,9 +197,9 @@ impl DiaryTools {
         };
         let note = input.note.as_deref().map(parse_note).transpose()?.flatten();
         let measured = self.foods.measure_all(&input.items).await?;
-        let warnings = measured.warnings();
+        let warnings = item_warnings(&measured);
         let entries = measured
-            .into_items()
+            .into_iter()
             .map(|item| NewEntry {
                 time,
                 meal: input.meal,
@@ -250,7 +251,10 @@ impl DiaryTools {
             meal: input.meal,
             note: input.note.as_deref().map(parse_note).transpose()?,
         };
-        let changed = self.diary.update(entry_id(&input.entry_id)?, changes).await?;
+        let changed = self
+            .diary
+            .update(entry_id(&input.entry_id)?, changes)
+            .await?;
         Ok(UpdateDiaryEntryOutput {
             entry: changed.entry.report(),
             day: changed.day,
