@@ -752,3 +752,41 @@ async fn a_backup_taken_while_serving_opens_and_serves_the_same_diary_and_export
     client.cancel().await.unwrap();
     restored.stop().await;
 }
+
+#[tokio::test]
+async fn a_read_only_token_reads_the_diary_but_cannot_write_it() {
+    use crate::oauth::{authorize_with_rmcp, raw_call, spawn_auth_app, tokens_of};
+    let app = spawn_auth_app(|_| {}).await;
+    let manager = authorize_with_rmcp(&app, &["food:read"]).await;
+    let (_, access, _) = tokens_of(&manager).await;
+    let entry = "entry:0123456789abcdef";
+    for (tool, args) in [
+        ("log_food", json!({ "items": [banana(100.0)], "date": DAY })),
+        (
+            "update_diary_entry",
+            json!({ "entryId": entry, "amount": 2 }),
+        ),
+        ("delete_diary_entry", json!({ "entryId": entry })),
+        ("set_goals", json!({ "goals": { "calories": 2000 } })),
+    ] {
+        let (status, challenge, _) = raw_call(&app, Some(&access), tool, args).await;
+        assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{tool}");
+        assert!(
+            challenge.contains("error=\"insufficient_scope\"")
+                && challenge.contains("scope=\"food:write\""),
+            "{tool}: {challenge}"
+        );
+    }
+    let (status, _, body) =
+        raw_call(&app, Some(&access), "get_diary", json!({ "date": DAY })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"]["structuredContent"]["days"][0]["entries"],
+        json!([]),
+        "nothing was written"
+    );
+    let (status, _, body) = raw_call(&app, Some(&access), "get_goals", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["structuredContent"], json!({ "goals": {} }));
+    app.stop().await;
+}

@@ -141,7 +141,7 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 }
 
 /// rmcp's OAuth client, authorized through the consent page.
-async fn authorize_with_rmcp(
+pub(crate) async fn authorize_with_rmcp(
     app: &TestApp,
     scopes: &[&str],
 ) -> rmcp::transport::auth::AuthorizationManager {
@@ -187,7 +187,7 @@ async fn mcp_client(
         .expect("authorized MCP client connects")
 }
 
-async fn tokens_of(
+pub(crate) async fn tokens_of(
     manager: &rmcp::transport::auth::AuthorizationManager,
 ) -> (String, String, String) {
     let (client_id, response) = manager.get_credentials().await.unwrap();
