@@ -124,14 +124,6 @@ impl DiaryDate {
             .map_err(|e| no_such(e.to_string()))
     }
 
-    pub fn from_date(date: Date) -> DiaryDate {
-        DiaryDate(date)
-    }
-
-    pub fn date(self) -> Date {
-        self.0
-    }
-
     /// Every day from `self` to `to`, both included; at most [`MAX_RANGE_DAYS`].
     pub fn through(self, to: DiaryDate) -> Result<Vec<DiaryDate>, DiaryError> {
         if to < self {

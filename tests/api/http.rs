@@ -66,7 +66,7 @@ async fn mcp_is_stateless_json_and_names_food_mcp() {
         .unwrap();
     assert_eq!(list.status(), 200);
     let body: Value = list.json().await.unwrap();
-    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 4);
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 10);
     app.stop().await;
 }
 

@@ -257,7 +257,7 @@ async fn rmcp_oauth_client_completes_the_whole_flow() {
     assert_ne!(refreshed.refresh_token().unwrap().secret(), &refresh);
 
     let client = mcp_client(&app, manager).await;
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 10);
     let saved = call_ok(&client, "save_food", oats()).await;
     let eaten = call_ok(
         &client,
