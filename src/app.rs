@@ -12,6 +12,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::actors::auth_codes::{self, AuthCodes, AuthCodesHandle};
 use crate::actors::client_registry::{self, ClientRegistry, ClientRegistryHandle};
+use crate::actors::diary::{self, Diary, DiaryHandle};
 use crate::actors::food_cache::{self, FoodCache, FoodCacheHandle};
 use crate::actors::supervisor::{Roster, Supervision};
 use crate::actors::token_store::{self, TokenStore, TokenStoreHandle};
@@ -25,9 +26,11 @@ use crate::http::{health, owner::OwnerPassword};
 use crate::mcp;
 use crate::sources::{FoodSource, openfoodfacts::OpenFoodFactsClient, usda::UsdaClient};
 use crate::storage::catalog::CatalogStore;
-use crate::storage::{self, Pool, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo};
+use crate::storage::{
+    self, Pool, diary::SqliteDiaryRepo, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo,
+};
 use crate::telemetry;
-use crate::tools::FoodService;
+use crate::tools::{DiaryTools, FoodService};
 
 /// Longest a request may take before the server answers 503; upstream timeouts are shorter.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -82,8 +85,23 @@ impl App {
             food_cache,
             CatalogStore::new(pool.clone()),
         ));
+        let diary_args = diary::Arguments {
+            repo: Arc::new(SqliteDiaryRepo::new(pool.clone())),
+            clock: clock.clone(),
+        };
+        let diary = supervision
+            .supervise(Diary, move || diary_args.clone(), call_timeout)
+            .await
+            .context("starting the diary")?;
+        let diary = DiaryHandle::new(diary);
+        let zone = config.diary.time_zone();
+        tracing::info!(
+            time_zone = zone.iana_name().unwrap_or("(unnamed)"),
+            "the diary's days follow this time zone"
+        );
+        let diary = DiaryTools::new(service.clone(), diary, zone, clock.clone());
         let mcp_cancel = CancellationToken::new();
-        let mut mcp = mcp::service(&config, service, mcp_cancel.clone());
+        let mut mcp = mcp::service(&config, service, diary, mcp_cancel.clone());
         let mut router = Router::new();
         if config.auth.enabled {
             let oauth_state = start_oauth(&config, &pool, &clock, &mut supervision).await?;

@@ -30,6 +30,7 @@ pub struct Config {
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub catalog: CatalogConfig,
+    pub diary: DiaryConfig,
 }
 
 /// The offline USDA catalog the server fills by itself at its first start.
@@ -39,6 +40,41 @@ pub struct CatalogConfig {
     pub url: Url,
     /// Import from `url` in the background when the catalog is empty at start.
     pub auto_import: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DiaryConfig {
+    /// The owner's IANA time zone, checked at load; `None` (an empty setting) means the system's.
+    #[serde(deserialize_with = "optional_time_zone")]
+    pub timezone: Option<jiff::tz::TimeZone>,
+}
+
+impl DiaryConfig {
+    /// The zone that decides "today": the configured one, else the system's, else UTC.
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        if let Some(tz) = &self.timezone {
+            return tz.clone();
+        }
+        jiff::tz::TimeZone::try_system().unwrap_or_else(|err| {
+            tracing::warn!(%err, "no system time zone; the diary uses UTC (set diary.timezone)");
+            jiff::tz::TimeZone::UTC
+        })
+    }
+}
+
+fn optional_time_zone<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<jiff::tz::TimeZone>, D::Error> {
+    let text = lenient_string(deserializer)?;
+    let name = text.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    jiff::tz::TimeZone::get(name).map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "diary.timezone {name:?} is not an IANA time zone name such as \"Europe/Paris\" or \"America/New_York\""
+        ))
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -364,6 +400,24 @@ mod tests {
             assert_eq!(config.log.format, crate::telemetry::LogFormat::Json);
             assert_eq!(config.metrics.bind, None);
             assert_eq!(config.actors.call_timeout, Duration::from_secs(3));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure signature is fixed"
+    )]
+    fn the_diary_time_zone_is_an_iana_name_or_the_systems() {
+        assert!(Config::defaults().diary.timezone.is_none());
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FOOD_MCP__DIARY__TIMEZONE", "Asia/Tokyo");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.diary.time_zone().iana_name(), Some("Asia/Tokyo"));
+            jail.set_env("FOOD_MCP__DIARY__TIMEZONE", "Mars/Olympus_Mons");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("not an IANA time zone"), "{err}");
             Ok(())
         });
     }

@@ -5,7 +5,8 @@
 //! - [`clock`]: wall-clock unix seconds, replaceable in tests.
 //! - [`telemetry`]: logs (text or JSON, trace ids, redaction), OpenTelemetry export, HTTP spans, metrics.
 //! - [`config`]: layered settings (defaults, file, `.env`, environment).
-//! - [`food`]: the pure nutrition domain — units, portions, nutrients, meals, search ranking.
+//! - [`food`]: the pure nutrition domain — units, portions, nutrients, meals, search ranking, the
+//!   food diary's rules.
 //! - [`auth`]: the pure OAuth 2.1 domain — client, code and token records, PKCE, redirect URIs,
 //!   secrets, scopes, client metadata rules.
 //! - [`ports`]: what the actors and the importer need from storage (traits, `StorageError`).
@@ -20,7 +21,8 @@
 //!   rate limits, the owner password, client metadata documents.
 //! - [`mcp`]: the rmcp glue — the server handler, its tool router and the `/mcp` service.
 //! - [`app`]: wiring — config → storage → actors → router — and the serve loop.
-//! - [`admin`]: the operator commands (owner password, client list and revocation).
+//! - [`admin`]: the operator commands (owner password, client list and revocation, diary export,
+//!   backup).
 
 pub mod actors;
 pub mod admin;

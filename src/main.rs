@@ -59,6 +59,31 @@ enum Command {
     Clients(ClientsCommand),
     /// Exit 0 when the server at the configured address answers ready (for container health checks).
     Health,
+    /// The owner's food diary.
+    #[command(subcommand)]
+    Diary(DiaryCommand),
+    /// Copy the whole database (saved foods, diary, goals, clients) to a new file; safe while
+    /// the server runs.
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DiaryCommand {
+    /// Print every entry of a span of days, one row each (date, time, meal, food, amount,
+    /// unit, grams, main nutrients), on stdout.
+    Export {
+        /// The first day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// The last day, YYYY-MM-DD (included).
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: admin::ExportFormat,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,6 +156,10 @@ async fn dispatch(
             admin::revoke_client(&config, &client_id).await
         }
         Command::Health => admin::health(&config).await,
+        Command::Diary(DiaryCommand::Export { from, to, format }) => {
+            admin::export_diary(&config, &from, &to, format).await
+        }
+        Command::Backup { file } => admin::backup(&config, &file).await,
     }
 }
 

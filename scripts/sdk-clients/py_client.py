@@ -264,7 +264,10 @@ async def main() -> None:
 
         listed = await mcp.list_tools()
         names = sorted(t.name for t in listed.tools)
-        check(names == ["calculate_meal", "get_nutrition", "save_food", "search_food"], f"tools {names}")
+        check(names == [
+            "calculate_meal", "delete_diary_entry", "get_diary", "get_goals", "get_nutrition",
+            "log_food", "save_food", "search_food", "set_goals", "update_diary_entry",
+        ], f"tools {names}")
         step(f"tools/list: {', '.join(t.name for t in listed.tools)}")
 
         name = f"Py SDK granola {os.getpid()}"

@@ -177,7 +177,7 @@ async function main() {
   const { client: mcp, transport } = await connect(provider);
   step(`connected: ${describe(since(mark))}; server ${mcp.getServerVersion()?.name} ${mcp.getServerVersion()?.version}, protocol ${transport.protocolVersion}`);
   const { tools } = await mcp.listTools();
-  assert.deepEqual(tools.map((t) => t.name).sort(), ['calculate_meal', 'get_nutrition', 'save_food', 'search_food']);
+  assert.deepEqual(tools.map((t) => t.name).sort(), ['calculate_meal', 'delete_diary_entry', 'get_diary', 'get_goals', 'get_nutrition', 'log_food', 'save_food', 'search_food', 'set_goals', 'update_diary_entry']);
   step(`tools/list: ${tools.map((t) => t.name).join(', ')}`);
 
   const name = `TS SDK granola ${process.pid}`;

@@ -14,6 +14,7 @@
 
 pub mod auth_codes;
 pub mod client_registry;
+pub mod diary;
 pub mod food_cache;
 pub mod supervisor;
 pub mod token_store;

@@ -1,9 +1,28 @@
 //! The scopes food-mcp grants and how a requested `scope` parameter is read.
 
-/// Read foods, nutrition and meals: search_food, get_nutrition, calculate_meal.
+/// Read foods, nutrition, meals and the diary: search_food, get_nutrition, calculate_meal,
+/// get_diary, get_goals.
 pub const READ: &str = "food:read";
-/// Save the owner's own foods: save_food.
+/// Change the owner's data: save_food and the diary's writes ([`WRITE_TOOLS`]).
 pub const WRITE: &str = "food:write";
+/// The tools that change the owner's data; every other tool only reads. `mcp::server` checks
+/// that this list and the tools' `readOnlyHint` annotations agree.
+pub const WRITE_TOOLS: [&str; 5] = [
+    "save_food",
+    "log_food",
+    "update_diary_entry",
+    "delete_diary_entry",
+    "set_goals",
+];
+
+/// The scope calling `tool` needs.
+pub fn for_tool(tool: &str) -> &'static str {
+    if WRITE_TOOLS.contains(&tool) {
+        WRITE
+    } else {
+        READ
+    }
+}
 /// Every scope a token can carry.
 pub const SCOPES: [&str; 2] = [READ, WRITE];
 /// Accepted in requests (some clients always ask for it) and ignored: refresh tokens are always

@@ -1,6 +1,6 @@
 //! The bearer layer in front of `/mcp` (and only there): RFC 6750 challenges pointing at the
-//! protected-resource metadata, RFC 8707 audience check, and scope per tool — `save_food` needs
-//! `food:write`, the other tools `food:read`. The verified [`Principal`] rides in the request's
+//! protected-resource metadata, RFC 8707 audience check, and scope per tool — the tools that
+//! change the owner's data need `food:write` ([`scopes::WRITE_TOOLS`]), the others `food:read`. The verified [`Principal`] rides in the request's
 //! extensions to the tools.
 
 use axum::{
@@ -27,9 +27,6 @@ pub struct BearerState {
     /// Largest body peeked at to find the tool a request calls (the MCP body limit).
     pub max_body: usize,
 }
-
-/// The tool that needs `food:write`.
-const WRITE_TOOL: &str = "save_food";
 
 pub async fn require_bearer(
     State(bearer): State<BearerState>,
@@ -130,15 +127,10 @@ fn message_scope(message: &Value) -> Option<&'static str> {
     scope_for(method, name)
 }
 
-/// `tools/call` of save_food needs write, of anything else read; discovery needs only a token.
+/// `tools/call` of a writing tool needs write, of anything else read; discovery needs only a
+/// token.
 fn scope_for(method: &str, tool: Option<&str>) -> Option<&'static str> {
-    (method == "tools/call").then(|| {
-        if tool == Some(WRITE_TOOL) {
-            scopes::WRITE
-        } else {
-            scopes::READ
-        }
-    })
+    (method == "tools/call").then(|| scopes::for_tool(tool.unwrap_or_default()))
 }
 
 fn challenge(
@@ -188,11 +180,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn save_food_needs_write_and_other_tools_read() {
-        assert_eq!(
-            scope_for("tools/call", Some("save_food")),
-            Some("food:write")
-        );
+    fn writing_tools_need_write_and_other_tools_read() {
+        for tool in [
+            "save_food",
+            "log_food",
+            "update_diary_entry",
+            "delete_diary_entry",
+            "set_goals",
+        ] {
+            assert_eq!(
+                scope_for("tools/call", Some(tool)),
+                Some("food:write"),
+                "{tool}"
+            );
+        }
+        for tool in ["get_diary", "get_goals"] {
+            assert_eq!(
+                scope_for("tools/call", Some(tool)),
+                Some("food:read"),
+                "{tool}"
+            );
+        }
         assert_eq!(
             scope_for("tools/call", Some("get_nutrition")),
             Some("food:read")

@@ -12,12 +12,17 @@ use rmcp::transport::streamable_http_server::{
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::tools::FoodService;
+use crate::tools::{DiaryTools, FoodService};
 use server::FoodMcp;
 
 /// `/mcp`: rmcp's Streamable HTTP service, stateless with JSON responses. Kept as its own router
 /// so the bearer layer wraps `/mcp` alone.
-pub fn service(config: &Config, service: Arc<FoodService>, cancel: CancellationToken) -> Router {
+pub fn service(
+    config: &Config,
+    service: Arc<FoodService>,
+    diary: DiaryTools,
+    cancel: CancellationToken,
+) -> Router {
     let http_config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -26,7 +31,7 @@ pub fn service(config: &Config, service: Arc<FoodService>, cancel: CancellationT
         .with_max_request_body_bytes(config.mcp.max_request_bytes)
         .with_cancellation_token(cancel);
     // The factory runs per request when stateless: one Arc clone.
-    let handler = FoodMcp::new(service);
+    let handler = FoodMcp::new(service, diary);
     let mcp = StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),

@@ -20,16 +20,24 @@ use tracing::{Instrument, field::Empty};
 
 use crate::http::bearer::principal_of;
 use crate::telemetry::RequestSpan;
+use crate::tools::diary::{
+    DeleteDiaryEntryInput, DeleteDiaryEntryOutput, GetDiaryInput, GetDiaryOutput, GetGoalsInput,
+    GoalsOutput, LogFoodInput, LogFoodOutput, SetGoalsInput, UpdateDiaryEntryInput,
+    UpdateDiaryEntryOutput,
+};
 use crate::tools::types::{
     CalculateMealInput, CalculateMealOutput, GetNutritionInput, NutritionOutput, SaveFoodInput,
     SaveFoodOutput, SearchFoodInput, SearchFoodOutput,
 };
-use crate::tools::{FoodService, ToolError};
+use crate::tools::{DiaryTools, FoodService, ToolError};
 
 const INSTRUCTIONS: &str = "Nutrition facts and arithmetic, computed deterministically. \
 Find a food with search_food, then pass its id and source to get_nutrition (one food) or \
 calculate_meal (several foods, with totals). Never estimate numbers yourself: every conversion \
-and sum is done here. save_food stores the owner's own foods (recipes, labels) for later.";
+and sum is done here. save_food stores the owner's own foods (recipes, labels) for later. \
+The food diary keeps what the owner ate: log_food records foods (resolved like get_nutrition) on \
+a day and meal, get_diary reads days back with meal and day totals and progress against the \
+goals set with set_goals; update_diary_entry and delete_diary_entry correct entries by id.";
 
 impl IntoContents for ToolError {
     fn into_contents(self) -> Vec<ContentBlock> {
@@ -157,15 +165,17 @@ pub struct FoodMcp {
 
 struct Shared {
     service: Arc<FoodService>,
+    diary: DiaryTools,
     tool_router: ToolRouter<FoodMcp>,
 }
 
 #[tool_router]
 impl FoodMcp {
-    pub fn new(service: Arc<FoodService>) -> FoodMcp {
+    pub fn new(service: Arc<FoodService>, diary: DiaryTools) -> FoodMcp {
         FoodMcp {
             shared: Arc::new(Shared {
                 service,
+                diary,
                 tool_router: Self::tool_router(),
             }),
         }
@@ -225,6 +235,85 @@ impl FoodMcp {
     async fn save_food(&self, args: JsonObject) -> Result<Json<SaveFoodOutput>, ToolError> {
         let input: SaveFoodInput = parse(args)?;
         self.shared.service.save(input).await.map(Json)
+    }
+
+    /// Log what the owner ate to the food diary: each item (an id and source from search_food,
+    /// an amount and unit, exactly as in get_nutrition) becomes an entry with a stable id and a
+    /// snapshot of the food's numbers. Date defaults to today in the owner's time zone. Answers
+    /// the entries and the day's totals and goals. If one item fails, nothing is logged.
+    #[tool(
+        input_schema = input_schema::<LogFoodInput>(),
+        output_schema = output_schema::<LogFoodOutput>(),
+        annotations(title = "Log food", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn log_food(&self, args: JsonObject) -> Result<Json<LogFoodOutput>, ToolError> {
+        let input: LogFoodInput = parse(args)?;
+        self.shared.diary.log_food(input).await.map(Json)
+    }
+
+    /// Read the food diary: one day (default today) or a range of up to 31 days, each with its
+    /// entries, totals per meal and for the day (exact sums), nutrient coverage, and progress
+    /// against the daily goals (target, value, remaining or over).
+    #[tool(
+        input_schema = input_schema::<GetDiaryInput>(),
+        output_schema = output_schema::<GetDiaryOutput>(),
+        annotations(title = "Get diary", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn get_diary(&self, args: JsonObject) -> Result<Json<GetDiaryOutput>, ToolError> {
+        let input: GetDiaryInput = parse(args)?;
+        self.shared.diary.get_diary(input).await.map(Json)
+    }
+
+    /// Correct a diary entry by id: a new amount or unit (measured again from the food's data
+    /// as logged), date, time, meal or note. Answers the entry and its day.
+    #[tool(
+        input_schema = input_schema::<UpdateDiaryEntryInput>(),
+        output_schema = output_schema::<UpdateDiaryEntryOutput>(),
+        annotations(title = "Update diary entry", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn update_diary_entry(
+        &self,
+        args: JsonObject,
+    ) -> Result<Json<UpdateDiaryEntryOutput>, ToolError> {
+        let input: UpdateDiaryEntryInput = parse(args)?;
+        self.shared.diary.update_entry(input).await.map(Json)
+    }
+
+    /// Remove a diary entry by id. Answers the removed entry and its day without it.
+    #[tool(
+        input_schema = input_schema::<DeleteDiaryEntryInput>(),
+        output_schema = output_schema::<DeleteDiaryEntryOutput>(),
+        annotations(title = "Delete diary entry", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn delete_diary_entry(
+        &self,
+        args: JsonObject,
+    ) -> Result<Json<DeleteDiaryEntryOutput>, ToolError> {
+        let input: DeleteDiaryEntryInput = parse(args)?;
+        self.shared.diary.delete_entry(input).await.map(Json)
+    }
+
+    /// Set the owner's daily goals by nutrient (calories, protein_g, fiber_g, …): a number sets
+    /// one, null removes it, others stay. Every day in get_diary shows progress against them.
+    #[tool(
+        input_schema = input_schema::<SetGoalsInput>(),
+        output_schema = output_schema::<GoalsOutput>(),
+        annotations(title = "Set goals", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn set_goals(&self, args: JsonObject) -> Result<Json<GoalsOutput>, ToolError> {
+        let input: SetGoalsInput = parse(args)?;
+        self.shared.diary.set_goals(input).await.map(Json)
+    }
+
+    /// The owner's daily goals by nutrient, with their units.
+    #[tool(
+        input_schema = input_schema::<GetGoalsInput>(),
+        output_schema = output_schema::<GoalsOutput>(),
+        annotations(title = "Get goals", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn get_goals(&self, args: JsonObject) -> Result<Json<GoalsOutput>, ToolError> {
+        let GetGoalsInput {} = parse(args)?;
+        self.shared.diary.get_goals().await.map(Json)
     }
 }
 
@@ -349,10 +438,21 @@ mod tests {
             }
         }
         let tools = FoodMcp::tool_router().list_all();
-        assert_eq!(tools.len(), 4);
+        assert_eq!(tools.len(), 10);
         for tool in tools {
             let schemas = serde_json::to_value((&tool.input_schema, &tool.output_schema)).unwrap();
             check(&tool.name, &schemas);
+        }
+    }
+
+    #[test]
+    fn the_write_scope_covers_exactly_the_tools_that_are_not_read_only() {
+        let tools = FoodMcp::tool_router().list_all();
+        assert_eq!(tools.len(), 10);
+        for tool in tools {
+            let read_only = tool.annotations.as_ref().and_then(|a| a.read_only_hint);
+            let writes = crate::auth::scopes::WRITE_TOOLS.contains(&tool.name.as_ref());
+            assert_eq!(read_only, Some(!writes), "{}", tool.name);
         }
     }
 }

@@ -3,9 +3,11 @@
 //! is where the two sides meet, so neither imports the other.
 
 pub mod catalog;
+pub mod diary;
 pub mod foods;
 pub mod oauth;
 
+pub use diary::DiaryRepo;
 pub use foods::{CacheEntry, CustomFood, FoodRepo, Payload};
 pub use oauth::{ClientStore, CodeStore, TokenRepo};
 

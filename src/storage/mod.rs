@@ -5,7 +5,9 @@
 //! `db.operation`, `db.table`); the sqlx calls inside it are [`Untraced`], so sqlx's SQLite
 //! worker thread holds none of our spans.
 
+pub mod backup;
 pub mod catalog;
+pub mod diary;
 pub mod foods;
 pub mod oauth;
 pub mod owner;

@@ -5,11 +5,12 @@ use futures::future::join_all;
 use sha2::{Digest, Sha256};
 
 use crate::actors::food_cache::{CacheError, Cached, FoodCacheHandle, Freshness};
+use crate::food::diary::Measure;
 use crate::food::meal;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Serving, Source};
 use crate::food::nutrients::{NutrientKey, NutrientReport, Nutrients};
 use crate::food::search;
-use crate::food::units::{self, Unit};
+use crate::food::units::Unit;
 use crate::storage::catalog::CatalogStore;
 use crate::tools::types::{
     CalculateMealOutput, FoodAmount, NutritionOutput, SaveFoodInput, SaveFoodOutput,
@@ -200,12 +201,12 @@ impl FoodService {
 
     /// Nutrients in `amount unit` of one food.
     pub async fn nutrition(&self, item: &FoodAmount) -> Result<NutritionOutput, ToolError> {
-        let (output, _) = self.measure(item).await?;
-        Ok(output)
+        Ok(self.measure(item).await?.output)
     }
 
-    /// Looks a food up and scales it; also returns the unrounded nutrients for meal sums.
-    async fn measure(&self, item: &FoodAmount) -> Result<(NutritionOutput, Nutrients), ToolError> {
+    /// Looks a food up and measures the amount of it: get_nutrition's answer, plus the food and
+    /// the unrounded measure that meal sums and diary entries are made of.
+    async fn measure(&self, item: &FoodAmount) -> Result<Measured, ToolError> {
         let id = item.food_id.trim();
         if id.is_empty() {
             return Err(ToolError(
@@ -221,29 +222,33 @@ impl FoodService {
             None => self.cache.food(item.source, id).await?,
         };
         let food = cached.value;
-        let quantity =
-            units::resolve(&food, item.amount, item.unit).map_err(|e| ToolError(e.to_string()))?;
-        let nutrients = units::scale(&food, &quantity);
+        let (measure, caveats) =
+            Measure::of(&food, item.amount, item.unit).map_err(|e| ToolError(e.to_string()))?;
         let mut warnings: Vec<String> = cached.warning.into_iter().collect();
-        warnings.extend(quantity.warnings);
+        warnings.extend(caveats);
         let output = NutritionOutput {
-            food_id: food.id,
+            food_id: food.id.clone(),
             source: food.source,
-            name: food.name,
-            brand: food.brand,
+            name: food.name.clone(),
+            brand: food.brand.clone(),
             amount: item.amount,
             unit: item.unit,
-            grams: quantity.grams.map(|g| round(g, 2)),
-            serving_description: quantity.description,
-            nutrients: NutrientReport::from_nutrients(&nutrients),
+            grams: measure.grams.map(|g| round(g, 2)),
+            serving_description: measure.serving_description.clone(),
+            nutrients: NutrientReport::from_nutrients(&measure.nutrients),
             data_freshness: cached.freshness,
             warnings,
         };
-        Ok((output, nutrients))
+        Ok(Measured {
+            output,
+            food,
+            measure,
+        })
     }
 
-    /// Every item's breakdown and the totals; any failing item fails the whole meal.
-    pub async fn meal(&self, items: &[FoodAmount]) -> Result<CalculateMealOutput, ToolError> {
+    /// Measures 1 to 100 items in parallel, in input order; the first item that fails fails
+    /// them all, named by its index (calculate_meal and log_food answer alike).
+    pub async fn measure_all(&self, items: &[FoodAmount]) -> Result<Vec<Measured>, ToolError> {
         if items.is_empty() || items.len() > MAX_MEAL_ITEMS {
             return Err(ToolError(format!(
                 "items must hold 1 to {MAX_MEAL_ITEMS} foods, got {}",
@@ -251,25 +256,32 @@ impl FoodService {
             )));
         }
         let measured = join_all(items.iter().map(|item| self.measure(item))).await;
-        let mut outputs = Vec::with_capacity(items.len());
-        let mut amounts = Vec::with_capacity(items.len());
-        for (index, (item, result)) in items.iter().zip(measured).enumerate() {
-            let (output, nutrients) = result.map_err(|ToolError(reason)| {
-                ToolError(format!(
-                    "item {index} ({} {}): {reason}",
-                    item.source, item.food_id
-                ))
-            })?;
-            outputs.push(output);
-            amounts.push(nutrients);
-        }
-        let summary = meal::summarize(&amounts);
-        let freshness: Vec<_> = outputs.iter().map(|o| o.data_freshness).collect();
-        let warnings = outputs
+        items
             .iter()
+            .zip(measured)
             .enumerate()
-            .flat_map(|(i, o)| o.warnings.iter().map(move |w| format!("item {i}: {w}")))
+            .map(|(index, (item, result))| {
+                result.map_err(|ToolError(reason)| {
+                    ToolError(format!(
+                        "item {index} ({} {}): {reason}",
+                        item.source, item.food_id
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Every item's breakdown and the totals; any failing item fails the whole meal.
+    pub async fn meal(&self, items: &[FoodAmount]) -> Result<CalculateMealOutput, ToolError> {
+        let measured = self.measure_all(items).await?;
+        let amounts: Vec<Nutrients> = measured
+            .iter()
+            .map(|m| m.measure.nutrients.clone())
             .collect();
+        let summary = meal::summarize(&amounts);
+        let warnings = item_warnings(&measured);
+        let outputs: Vec<NutritionOutput> = measured.into_iter().map(|m| m.output).collect();
+        let freshness: Vec<_> = outputs.iter().map(|o| o.data_freshness).collect();
         Ok(CalculateMealOutput {
             items: outputs,
             totals: summary.totals,
@@ -301,6 +313,30 @@ impl FoodService {
             stored_as,
         })
     }
+}
+
+/// One item looked up and measured.
+pub struct Measured {
+    /// What get_nutrition answers for it.
+    pub output: NutritionOutput,
+    /// The food's data as it was read.
+    pub food: Food,
+    /// The amount, converted and scaled, unrounded.
+    pub measure: Measure,
+}
+
+/// Each item's warnings, prefixed with its index.
+pub fn item_warnings(measured: &[Measured]) -> Vec<String> {
+    measured
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| {
+            m.output
+                .warnings
+                .iter()
+                .map(move |w| format!("item {i}: {w}"))
+        })
+        .collect()
 }
 
 /// The worst freshness wins: one stale part makes the answer stale.

@@ -12,7 +12,10 @@ async fn health_answers_json_with_database_status() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
-    assert_eq!(body["actors"], json!({ "food_cache": "running" }));
+    assert_eq!(
+        body["actors"],
+        json!({ "food_cache": "running", "diary": "running" })
+    );
     app.stop().await;
 }
 
@@ -67,7 +70,7 @@ async fn mcp_is_stateless_json_and_names_food_mcp() {
         .unwrap();
     assert_eq!(list.status(), 200);
     let body: Value = list.json().await.unwrap();
-    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 4);
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 10);
     app.stop().await;
 }
 

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cli;
+mod diary;
 mod helpers;
 mod http;
 mod oauth;

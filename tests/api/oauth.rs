@@ -153,7 +153,7 @@ pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
 }
 
 /// rmcp's OAuth client, authorized through the consent page.
-async fn authorize_with_rmcp(
+pub(crate) async fn authorize_with_rmcp(
     app: &TestApp,
     scopes: &[&str],
 ) -> rmcp::transport::auth::AuthorizationManager {
@@ -199,7 +199,7 @@ async fn mcp_client(
         .expect("authorized MCP client connects")
 }
 
-async fn tokens_of(
+pub(crate) async fn tokens_of(
     manager: &rmcp::transport::auth::AuthorizationManager,
 ) -> (String, String, String) {
     let (client_id, response) = manager.get_credentials().await.unwrap();
@@ -269,7 +269,7 @@ async fn rmcp_oauth_client_completes_the_whole_flow() {
     assert_ne!(refreshed.refresh_token().unwrap().secret(), &refresh);
 
     let client = mcp_client(&app, manager).await;
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 10);
     let saved = call_ok(&client, "save_food", oats()).await;
     let eaten = call_ok(
         &client,

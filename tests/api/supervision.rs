@@ -54,10 +54,10 @@ async fn every_killed_actor_is_restarted_and_answers_again() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body["actors"],
-        json!({ "food_cache": "running", "client_registry": "running", "auth_codes": "running", "token_store": "running" })
+        json!({ "food_cache": "running", "diary": "running", "client_registry": "running", "auth_codes": "running", "token_store": "running" })
     );
 
-    for name in ["food_cache"].into_iter().chain(OAUTH_ACTORS) {
+    for name in ["food_cache", "diary"].into_iter().chain(OAUTH_ACTORS) {
         kill_and_await_restart(&app, name).await;
     }
 
@@ -65,6 +65,10 @@ async fn every_killed_actor_is_restarted_and_answers_again() {
     // food cache behind the tool answers.
     let access = tokens["access_token"].as_str().unwrap();
     let (status, _, body) = raw_call(&app, Some(access), "save_food", oats()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["result"]["isError"], json!(false), "{body}");
+    // The diary came back with its goals from storage.
+    let (status, _, body) = raw_call(&app, Some(access), "get_goals", json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["result"]["isError"], json!(false), "{body}");
     let refresh = tokens["refresh_token"].as_str().unwrap();
@@ -152,7 +156,7 @@ async fn an_oauth_actor_that_is_down_makes_its_endpoints_answer_503_at_once() {
     assert_eq!(body["status"], "degraded");
     assert_eq!(
         body["actors"],
-        json!({ "food_cache": "running", "client_registry": "down", "auth_codes": "down", "token_store": "down" })
+        json!({ "food_cache": "running", "diary": "running", "client_registry": "down", "auth_codes": "down", "token_store": "down" })
     );
     app.stop().await;
 }

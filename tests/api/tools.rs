@@ -1,4 +1,4 @@
-//! The four tools through a real MCP client: happy paths, error paths, stale data, restarts.
+//! The food tools through a real MCP client: happy paths, error paths, stale data, restarts.
 
 use serde_json::{Value, json};
 use wiremock::{
@@ -24,7 +24,7 @@ fn banana(amount: f64, unit: &str) -> Value {
 }
 
 #[tokio::test]
-async fn tools_list_declares_four_tools_with_schemas() {
+async fn tools_list_declares_every_tool_with_schemas() {
     let app = spawn_app().await;
     let client = app.client().await;
     let info = client.peer_info().expect("initialized");
@@ -39,9 +39,15 @@ async fn tools_list_declares_four_tools_with_schemas() {
         names,
         [
             "calculate_meal",
+            "delete_diary_entry",
+            "get_diary",
+            "get_goals",
             "get_nutrition",
+            "log_food",
             "save_food",
-            "search_food"
+            "search_food",
+            "set_goals",
+            "update_diary_entry"
         ]
     );
     for tool in &tools {
