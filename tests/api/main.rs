@@ -9,3 +9,4 @@ mod search_quality;
 mod telemetry;
 mod tidy;
 mod tools;
+mod ui;
