@@ -348,6 +348,61 @@ async function expectMeal(frame, meal) {
   return noData;
 }
 
+/** The day view against get_diary's days: totals, goals, entries in their meals, meal totals. */
+async function expectDays(frame, data) {
+  const days = frame.locator('[data-role="day"]');
+  await days.first().waitFor();
+  assert.equal(await days.count(), data.days.length, 'days');
+  let noData = 0;
+  for (const [index, day] of data.days.entries()) {
+    const section = days.nth(index);
+    assert.equal(await section.getAttribute('data-date'), day.date, `day ${index}`);
+    for (const key of ['calories', 'protein_g', 'total_carbs_g', 'total_fat_g']) {
+      const node = section.locator(`[data-role="totals"] [data-nutrient="${key}"]`);
+      if (await expectAmount(node.locator('[data-role="amount"]'), day.totals[key], `${day.date} total ${key}`)) noData++;
+      const bounded = day.totals[key]?.lowerBound && day.totals[key]?.available ? 1 : 0;
+      assert.equal(await node.locator('[data-role="bound"]').count(), bounded, `${day.date} total ${key} "≥"`);
+    }
+    const goals = Object.entries(day.goals ?? {});
+    assert.equal(await section.locator('[data-goal]').count(), goals.length, `${day.date} goals`);
+    for (const [key, goal] of goals) {
+      const node = section.locator(`[data-goal="${key}"]`);
+      const what = `${day.date} goal ${key}`;
+      assert.equal(Number(await node.locator('[data-role="target"]').getAttribute('data-value')), goal.target, `${what} target`);
+      const value = node.locator('[data-role="value"]');
+      if (goal.value === null) {
+        assert.equal((await value.textContent()).trim(), 'no data', `${what} value`);
+        noData++;
+        continue;
+      }
+      assert.equal(Number(await value.getAttribute('data-value')), goal.value, `${what} value`);
+      if (goal.over > 0) {
+        assert.equal(Number(await node.locator('[data-role="over"]').getAttribute('data-value')), goal.over, `${what} over`);
+      } else if (goal.remaining > 0) {
+        assert.equal(Number(await node.locator('[data-role="remaining"]').getAttribute('data-value')), goal.remaining, `${what} remaining`);
+      }
+    }
+    assert.equal(await section.locator('[data-role="entry"]').count(), day.entries.length, `${day.date} entries`);
+    for (const entry of day.entries) {
+      const meal = entry.meal ?? 'unassigned';
+      const node = section.locator(`[data-meal="${meal}"] [data-entry="${entry.id}"]`);
+      const what = `${day.date} ${entry.name}`;
+      assert.equal(await node.count(), 1, `${what} under ${meal}`);
+      assert.equal(Number(await node.locator('[data-role="amount"]').first().getAttribute('data-value')), entry.amount, `${what} amount`);
+      if (entry.unit !== 'g' && typeof entry.grams === 'number') {
+        assert.equal(Number(await node.locator('[data-role="grams"]').getAttribute('data-value')), entry.grams, `${what} grams`);
+      }
+      await expectAmount(node.locator('[data-nutrient="calories"] [data-role="amount"]'), entry.nutrients.calories, `${what} kcal`);
+    }
+    for (const meal of new Set(day.entries.map((e) => e.meal ?? 'unassigned'))) {
+      const header = section.locator(`[data-meal="${meal}"] h2 [data-nutrient="calories"] [data-role="amount"]`);
+      await expectAmount(header, day.meals[meal].calories, `${day.date} ${meal} kcal`);
+    }
+    assert.equal(await section.locator('[data-role="empty"]').count(), day.entries.length ? 0 : 1, `${day.date} "nothing logged"`);
+  }
+  return noData;
+}
+
 // ---- the cases ------------------------------------------------------------------------------------
 const cases = [];
 if (CATALOG) {
@@ -362,6 +417,20 @@ cases.push({
   args: { items: CATALOG ? [banana, oatsServing, coffeeCup] : [oatsServing, coffeeCup] },
   uri: LABEL_URI, shots: ['meal'], expect: expectMeal, wantNoData: true,
 });
+
+// The diary: goals (added sugars: no food here has data for them), and a day of three log_food
+// calls (one without a meal or a time).
+const DIARY_DAY = '2026-03-03';
+if (tool('get_diary') && tool('log_food') && tool('set_goals')) {
+  await callOk('set_goals', { goals: { calories: 2000, protein_g: 60, fiber_g: 30, sodium_mg: 150, added_sugars_g: 25 } });
+  await callOk('log_food', { items: CATALOG ? [oatsServing, milk] : [oatsServing], date: DIARY_DAY, time: '08:00', meal: 'breakfast', note: 'with cinnamon' });
+  await callOk('log_food', { items: [CATALOG ? banana : oatsServing], date: DIARY_DAY, time: '12:30', meal: 'lunch' });
+  await callOk('log_food', { items: [coffeeCup], date: DIARY_DAY });
+  cases.push({ name: 'day view: get_diary, a day with goals and meals', tool: 'get_diary', args: { date: DIARY_DAY }, uri: DAY_URI, shots: ['day-view'], expect: expectDays, wantNoData: true });
+  cases.push({ name: 'day view: get_diary, a range ending on an empty day', tool: 'get_diary', args: { date: DIARY_DAY, to: '2026-03-04' }, uri: DAY_URI, shots: [], expect: expectDays });
+} else {
+  skip('day view: get_diary', 'this server has no get_diary tool (the food diary, issue 14)');
+}
 
 for (const c of cases) {
   await check(c.name, async () => {
@@ -397,11 +466,6 @@ await check('nutrition label: an isError result shows its sentence', async () =>
   }
 });
 
-if (tool('get_diary')) {
-  skip('day view: get_diary', 'not checked yet');
-} else {
-  skip('day view: get_diary', 'this server has no get_diary tool (the food diary, issue 14)');
-}
 
 await browser.close();
 await client.close();
