@@ -6,6 +6,7 @@ mod helpers;
 mod http;
 mod oauth;
 mod search_quality;
+mod security;
 mod telemetry;
 mod tidy;
 mod tools;

@@ -6,13 +6,12 @@
 //! The form carries a CSRF token bound to a cookie that repeated GETs reuse, so opening the page
 //! twice never invalidates the first one, and there is only ever one cookie.
 
-use std::net::SocketAddr;
 use tracing::field::Empty;
 
 use askama::Template;
 use axum::{
     body::Body,
-    extract::{ConnectInfo, Query, State},
+    extract::{Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -30,8 +29,9 @@ use crate::auth::pkce::CodeChallenge;
 use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::config::ConsentMode;
+use crate::http::client_addr::ClientAddr;
 use crate::http::oauth::error::{ErrorPage, render_page};
-use crate::http::oauth::{LookupError, OAuthState, actor_down, client_ip, read_form};
+use crate::http::oauth::{LookupError, OAuthState, actor_down, read_form};
 use crate::http::rate_limit::RetryAfter;
 
 const CSRF_COOKIE: &str = "food_mcp_csrf";
@@ -240,12 +240,12 @@ async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
 
 pub async fn show(
     State(oauth): State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    ClientAddr(ip): ClientAddr,
     jar: CookieJar,
     Query(params): Query<AuthorizeParams>,
 ) -> Response {
     // Bounded like the decision: each look-up may fetch a client metadata document.
-    if let Err(retry) = oauth.consent_limit.check(client_ip(&connect)) {
+    if let Err(retry) = oauth.consent_limit.check(ip) {
         return too_many(retry);
     }
     let valid = match validate(&oauth, &params).await {
@@ -281,12 +281,11 @@ pub async fn show(
 )]
 pub async fn decide(
     State(oauth): State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    ClientAddr(ip): ClientAddr,
     jar: CookieJar,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let ip = client_ip(&connect);
     if let Err(retry) = oauth.consent_limit.check(ip) {
         return too_many(retry);
     }

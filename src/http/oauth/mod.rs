@@ -8,12 +8,11 @@ pub mod register;
 pub mod revoke;
 pub mod token;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::IpAddr, sync::Arc};
 
 use axum::{
     Router,
     body::{Body, Bytes},
-    extract::ConnectInfo,
     http::{HeaderMap, header},
     routing::{get, post},
 };
@@ -29,6 +28,7 @@ use crate::auth::secrets::Secret;
 use crate::clock::Clock;
 use crate::config::{Config, ConsentMode};
 use crate::http::cimd::CimdFetcher;
+use crate::http::client_addr::TrustedProxies;
 use crate::http::owner::OwnerPassword;
 use crate::http::rate_limit::{IpRateLimiter, PasswordLockout};
 use error::OAuthError;
@@ -59,7 +59,15 @@ pub struct Inner {
     pub token_limit: IpRateLimiter,
     pub consent_limit: IpRateLimiter,
     pub lockout: PasswordLockout,
+    /// Who a request's forwarding header may name its client (`proxy.trusted`).
+    pub proxies: Arc<TrustedProxies>,
     pub clock: Clock,
+}
+
+impl axum::extract::FromRef<OAuthState> for Arc<TrustedProxies> {
+    fn from_ref(state: &OAuthState) -> Arc<TrustedProxies> {
+        state.proxies.clone()
+    }
 }
 
 impl std::ops::Deref for OAuthState {
@@ -112,6 +120,7 @@ impl OAuthState {
             token_limit: IpRateLimiter::per_minute(auth.token_per_minute),
             consent_limit: IpRateLimiter::per_minute(auth.consent_per_minute),
             lockout,
+            proxies: Arc::new(TrustedProxies::new(&config.proxy)),
             clock,
         })))
     }
@@ -335,21 +344,15 @@ pub async fn read_form<T: serde::de::DeserializeOwned>(
 /// The start of every /token and /revoke request: the per-address limit, then the form.
 pub async fn limited_form<T: serde::de::DeserializeOwned>(
     oauth: &OAuthState,
-    connect: &ConnectInfo<SocketAddr>,
+    client: IpAddr,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<T, OAuthError> {
     oauth
         .token_limit
-        .check(client_ip(connect))
+        .check(client)
         .map_err(OAuthError::too_many_requests)?;
     read_form(headers, body).await
-}
-
-/// The address a request came from (the socket peer; put the server behind a proxy that keeps
-/// per-client limits meaningful, or accept that they become per-proxy).
-pub fn client_ip(connect: &ConnectInfo<SocketAddr>) -> std::net::IpAddr {
-    connect.0.ip()
 }
 
 /// The authorization server's routes. Discovery, registration, token and revocation answer
