@@ -1,4 +1,5 @@
-//! The operator's commands: `owner set-password`, `clients list`, `clients revoke`. They work on
+//! The operator's commands: `owner set-password`, `owner one-time-code`, `clients list`,
+//! `clients revoke`. They work on
 //! the database directly, so they run beside a live server; a running server drops revoked
 //! tokens from memory at its next sweep (`auth.sweep_interval`).
 
@@ -34,6 +35,23 @@ pub async fn set_owner_password(config: &Config) -> anyhow::Result<()> {
     result?;
     println!(
         "Owner password set. Clients already approved keep their access; revoke them with `food-mcp clients revoke`."
+    );
+    Ok(())
+}
+
+/// Prints a one-time consent code: the owner's way in when password attempts are locked out.
+pub async fn one_time_code(config: &Config) -> anyhow::Result<()> {
+    let pool = storage::open(&config.database_path).await?;
+    let owner = OwnerPassword::new(OwnerRepo::new(pool.clone()), Clock::system());
+    let code = owner.issue_one_time_code().await;
+    pool.close().await;
+    let code = code?;
+    println!(
+        "One-time consent code (valid {}, one use):\n  {}\n\
+         Enter it in the consent page's password field instead of the owner password; it is \
+         accepted even while password attempts are locked out.",
+        humantime::format_duration(crate::http::owner::ONE_TIME_CODE_TTL),
+        code.expose()
     );
     Ok(())
 }

@@ -188,6 +188,14 @@ pub struct AuthConfig {
     pub max_password_failures: u32,
     #[serde(with = "humantime_serde")]
     pub lockout: Duration,
+    pub global_password_failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub password_backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_password_backoff: Duration,
+    /// How long a consent form (its CSRF token) may be submitted after it was shown.
+    #[serde(with = "humantime_serde")]
+    pub consent_form_ttl: Duration,
     pub cimd: CimdSettings,
 }
 

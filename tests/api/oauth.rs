@@ -51,22 +51,35 @@ async fn set_password(dir: &tempfile::TempDir) {
 
 /// Plays the owner's browser: opens the consent page, submits the form, returns where the
 /// server redirected to. Keeps cookies like a browser; never follows the redirect.
-struct Browser {
-    http: reqwest::Client,
+pub(crate) struct Browser {
+    pub(crate) http: reqwest::Client,
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
+        Browser::with_headers(header::HeaderMap::new())
+    }
+
+    /// A browser whose requests reach the server through a trusted proxy that names `client`
+    /// in `X-Forwarded-For`.
+    pub(crate) fn behind_proxy(client: &str) -> Browser {
+        let mut headers = header::HeaderMap::new();
+        headers.insert("x-forwarded-for", client.parse().unwrap());
+        Browser::with_headers(headers)
+    }
+
+    fn with_headers(headers: header::HeaderMap) -> Browser {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
             .build()
             .unwrap();
         Browser { http }
     }
 
     /// The consent page's form fields.
-    async fn open(&self, url: &str) -> Vec<(String, String)> {
+    pub(crate) async fn open(&self, url: &str) -> Vec<(String, String)> {
         let page = self.http.get(url).send().await.unwrap();
         assert_eq!(page.status(), 200, "consent page");
         assert_eq!(page.headers()["x-frame-options"], "DENY");
@@ -79,7 +92,7 @@ impl Browser {
         hidden_inputs(&page.text().await.unwrap())
     }
 
-    async fn submit(
+    pub(crate) async fn submit(
         &self,
         base: &str,
         fields: &[(String, String)],
@@ -98,7 +111,7 @@ impl Browser {
     }
 
     /// Approves with the right password and returns the redirect's URL.
-    async fn approve(&self, base: &str, url: &str) -> String {
+    pub(crate) async fn approve(&self, base: &str, url: &str) -> String {
         let fields = self.open(url).await;
         let answer = self.submit(base, &fields, PASSWORD, "approve").await;
         assert_eq!(
@@ -115,7 +128,7 @@ impl Browser {
 }
 
 /// `<input type="hidden" name="…" value="…">` pairs of a page we rendered ourselves.
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     html.split("<input type=\"hidden\" ")
         .skip(1)
         .filter_map(|tail| {
@@ -144,7 +157,7 @@ fn unescape_html(text: &str) -> String {
     .replace("&amp;", "&")
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -465,12 +478,12 @@ async fn discovery_documents_describe_this_server() {
 
 // ---- The rules, one by one, with a hand-driven client ----
 
-struct Pkce {
-    verifier: String,
-    challenge: String,
+pub(crate) struct Pkce {
+    pub(crate) verifier: String,
+    pub(crate) challenge: String,
 }
 
-fn pkce() -> Pkce {
+pub(crate) fn pkce() -> Pkce {
     let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     Pkce {
@@ -490,7 +503,7 @@ fn rand_bytes() -> [u8; 32] {
     bytes
 }
 
-async fn register(app: &TestApp, body: Value) -> reqwest::Response {
+pub(crate) async fn register(app: &TestApp, body: Value) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/register"))
         .json(&body)
@@ -514,7 +527,7 @@ pub(crate) async fn register_public(app: &TestApp) -> String {
     body["client_id"].as_str().unwrap().to_string()
 }
 
-fn authorize_url(
+pub(crate) fn authorize_url(
     app: &TestApp,
     client_id: &str,
     challenge: Option<&str>,

@@ -7,7 +7,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::TestApp;
-use crate::oauth::{REDIRECT, spawn_auth_app};
+use crate::oauth::{
+    Browser, PASSWORD, REDIRECT, authorize_url, pkce, register_public, spawn_auth_app,
+};
 
 /// Registers a public client as the proxy's client `forwarded_for`; answers the status.
 async fn register_as(app: &TestApp, forwarded_for: &str) -> StatusCode {
@@ -56,5 +58,139 @@ async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
         StatusCode::TOO_MANY_REQUESTS,
         "no proxy is trusted: the socket peer is the client"
     );
+    app.stop().await;
+}
+
+/// Issues a one-time consent code as `food-mcp owner one-time-code` does: straight into the
+/// database the running server uses.
+async fn one_time_code(app: &TestApp) -> String {
+    let pool = food_mcp::storage::open(&app.db_dir.path().join("food-mcp.db"))
+        .await
+        .unwrap();
+    let owner = food_mcp::http::owner::OwnerPassword::new(
+        food_mcp::storage::owner::OwnerRepo::new(pool.clone()),
+        food_mcp::clock::Clock::system(),
+    );
+    let code = owner.issue_one_time_code().await.unwrap();
+    pool.close().await;
+    code.expose().to_string()
+}
+
+/// A consent URL for a freshly registered public client.
+async fn consent_url(app: &TestApp) -> String {
+    let client_id = register_public(app).await;
+    authorize_url(app, &client_id, Some(&pkce().challenge), Some("S256"))
+}
+
+#[tokio::test]
+async fn simultaneous_wrong_guesses_cannot_outrun_the_lockout() {
+    let app = spawn_auth_app(|c| c.auth.max_password_failures = 5).await;
+    let url = consent_url(&app).await;
+    let browser = Browser::new();
+    let fields = browser.open(&url).await;
+    let base = app.url("");
+    let guesses = (0..12).map(|i| {
+        let (browser, fields, base) = (&browser, &fields, &base);
+        async move {
+            browser
+                .submit(base, fields, &format!("wrong-{i}"), "approve")
+                .await
+                .status()
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(
+        checked, 4,
+        "four wrong answers, the fifth locks: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{answers:?}"
+    );
+    let right = browser.submit(&base, &fields, PASSWORD, "approve").await;
+    assert_eq!(
+        right.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password waits out the lockout"
+    );
+    assert!(right.headers().contains_key("retry-after"));
+    let page = right.text().await.unwrap();
+    assert!(page.contains("food-mcp owner one-time-code"), "{page}");
+
+    // The owner's way in from the server's shell: a one-time code, accepted while locked out.
+    let code = one_time_code(&app).await;
+    let approved = browser.submit(&base, &fields, &code, "approve").await;
+    assert_eq!(approved.status(), StatusCode::FOUND);
+    let again = browser.submit(&base, &fields, &code, "approve").await;
+    assert_eq!(
+        again.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a code works once; after that it is a (locked-out) password guess"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn guesses_from_many_addresses_meet_a_server_wide_back_off() {
+    let app = spawn_auth_app(|c| {
+        c.proxy.trusted = vec!["127.0.0.1/32".parse().unwrap()];
+        c.auth.max_password_failures = 5;
+        c.auth.global_password_failures = 20;
+        // Long enough that no step of the test can outlast it.
+        c.auth.password_backoff = std::time::Duration::from_secs(3600);
+        c.auth.max_password_backoff = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    let url = consent_url(&app).await;
+    let base = app.url("");
+    // 20 addresses × 4 guesses: none is locked out on its own.
+    let mut checked = 0;
+    let mut refused = 0;
+    for address in 1..=20 {
+        let browser = Browser::behind_proxy(&format!("198.51.100.{address}"));
+        let fields = browser.open(&url).await;
+        for guess in 0..4 {
+            let answer = browser
+                .submit(
+                    &base,
+                    &fields,
+                    &format!("guess-{address}-{guess}"),
+                    "approve",
+                )
+                .await;
+            match answer.status() {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    let wait: u64 = answer.headers()["retry-after"]
+                        .to_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    assert!(wait > 3000, "the server-wide back-off: {wait}");
+                    refused += 1;
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+    }
+    assert_eq!(
+        checked, 21,
+        "the budget of 20, then one attempt per back-off"
+    );
+    assert_eq!(refused, 59);
+    // The owner, from a fresh address, meets the back-off too — and gets in with a code.
+    let owner = Browser::behind_proxy("203.0.113.77");
+    let fields = owner.open(&url).await;
+    let right = owner.submit(&base, &fields, PASSWORD, "approve").await;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    let code = one_time_code(&app).await;
+    let approved = owner.submit(&base, &fields, &code, "approve").await;
+    assert_eq!(approved.status(), StatusCode::FOUND);
     app.stop().await;
 }

@@ -6,6 +6,7 @@
 //! The form carries a CSRF token bound to a cookie that repeated GETs reuse, so opening the page
 //! twice never invalidates the first one, and there is only ever one cookie.
 
+use std::net::IpAddr;
 use tracing::field::Empty;
 
 use askama::Template;
@@ -32,6 +33,7 @@ use crate::config::ConsentMode;
 use crate::http::client_addr::ClientAddr;
 use crate::http::oauth::error::{ErrorPage, render_page};
 use crate::http::oauth::{LookupError, OAuthState, actor_down, read_form};
+use crate::http::owner::OwnerError;
 use crate::http::rate_limit::RetryAfter;
 
 const CSRF_COOKIE: &str = "food_mcp_csrf";
@@ -325,29 +327,33 @@ pub async fn decide(
         .into_response();
     }
     if oauth.consent == ConsentMode::Password {
-        if let Err(retry) = oauth.lockout.check(ip) {
-            tracing::Span::current().record("oauth.outcome", "locked_out");
-            return too_many(retry);
-        }
         let password = form.password.as_deref().unwrap_or("");
-        match oauth.owner.verify(password).await {
-            Ok(true) => oauth.lockout.record_success(ip),
-            Ok(false) => {
+        let page = |problem: &str, status| {
+            consent_page(&oauth, &form.params, &valid, &cookie, Some(problem), status)
+        };
+        match check_owner(&oauth, ip, password).await {
+            Ok(()) => {}
+            Err(OwnerDenied::Wrong) => {
                 tracing::warn!(%ip, "wrong owner password on the consent page");
                 tracing::Span::current().record("oauth.outcome", "wrong_password");
-                if let Err(retry) = oauth.lockout.record_failure(ip) {
-                    return too_many(retry);
-                }
-                return consent_page(
-                    &oauth,
-                    &form.params,
-                    &valid,
-                    &cookie,
-                    Some("Wrong password."),
-                    StatusCode::UNAUTHORIZED,
-                );
+                return page("Wrong password.", StatusCode::UNAUTHORIZED);
             }
-            Err(err) => {
+            Err(OwnerDenied::Locked(retry)) => {
+                tracing::warn!(%ip, "owner password attempts locked out or backed off");
+                tracing::Span::current().record("oauth.outcome", "locked_out");
+                let problem = format!(
+                    "Too many wrong passwords. Wait {} seconds and try again, or run \
+                     `food-mcp owner one-time-code` on the server and enter the code it prints \
+                     instead of the password.",
+                    retry.header_secs()
+                );
+                let mut response = page(&problem, StatusCode::TOO_MANY_REQUESTS);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry.header_secs()));
+                return response;
+            }
+            Err(OwnerDenied::Internal(err)) => {
                 tracing::error!(error = %err, "owner password check failed");
                 return Rejection::Internal.into_response();
             }
@@ -358,6 +364,42 @@ pub async fn decide(
         tracing::Span::current().record("oauth.outcome", "approved");
     }
     response
+}
+
+/// Why the owner's answer on the consent form was not accepted.
+enum OwnerDenied {
+    Wrong,
+    /// This address is locked out, or password checks are backed off server-wide.
+    Locked(RetryAfter),
+    Internal(OwnerError),
+}
+
+/// Checks what the owner typed: a one-time code from the server's shell (accepted whatever the
+/// lockout says), else the password — counted as a failure before its check, so that
+/// simultaneous guesses cannot outrun the lockout. A wrong password that used up the
+/// address's allowance answers `Locked`.
+async fn check_owner(oauth: &OAuthState, ip: IpAddr, presented: &str) -> Result<(), OwnerDenied> {
+    if oauth
+        .owner
+        .redeem_one_time_code(presented)
+        .await
+        .map_err(OwnerDenied::Internal)?
+    {
+        tracing::info!("the owner approved with a one-time code");
+        return Ok(());
+    }
+    let attempt = oauth.lockout.begin(ip).map_err(OwnerDenied::Locked)?;
+    match oauth.owner.verify(presented).await {
+        Ok(true) => {
+            attempt.succeeded();
+            Ok(())
+        }
+        Ok(false) => Err(attempt
+            .failed()
+            .map_or_else(OwnerDenied::Locked, |()| OwnerDenied::Wrong)),
+        // The attempt stays counted: a check that failed proved nothing.
+        Err(err) => Err(OwnerDenied::Internal(err)),
+    }
 }
 
 fn too_many(retry: RetryAfter) -> Response {

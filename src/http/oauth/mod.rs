@@ -100,6 +100,9 @@ impl OAuthState {
                 max_failures: auth.max_password_failures,
                 window: auth.lockout,
                 lockout: auth.lockout,
+                global_failures: auth.global_password_failures,
+                backoff: auth.password_backoff,
+                max_backoff: auth.max_password_backoff,
             },
             clock.clone(),
         );
