@@ -33,8 +33,8 @@ impl RetryAfter {
     }
 }
 
-/// The key both limiters use for a client address.
-fn client_key(ip: IpAddr) -> IpAddr {
+/// The key both limiters (and the consent form's CSRF token) use for a client address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -194,3 +194,52 @@ async fn guesses_from_many_addresses_meet_a_server_wide_back_off() {
     assert_eq!(approved.status(), StatusCode::FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_consent_form_expires() {
+    let app = spawn_auth_app(|c| c.auth.consent_form_ttl = std::time::Duration::ZERO).await;
+    let url = consent_url(&app).await;
+    let browser = Browser::new();
+    let fields = browser.open(&url).await;
+    let answer = browser
+        .submit(&app.url(""), &fields, PASSWORD, "approve")
+        .await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert!(answer.text().await.unwrap().contains("expired"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_consent_form_works_only_from_its_address_and_for_its_request() {
+    let app = spawn_auth_app(|c| c.proxy.trusted = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let url = consent_url(&app).await;
+    let browser = Browser::behind_proxy("198.51.100.1");
+    let fields = browser.open(&url).await;
+    let post = |fields: Vec<(String, String)>, client: &'static str| {
+        let mut form = fields;
+        form.push(("password".into(), PASSWORD.into()));
+        form.push(("decision".into(), "approve".into()));
+        let request = browser
+            .http
+            .post(app.url("/authorize"))
+            .header("x-forwarded-for", client)
+            .form(&form);
+        async move { request.send().await.unwrap().status() }
+    };
+    // The cookie and the token, carried to another network: refused.
+    assert_eq!(
+        post(fields.clone(), "203.0.113.66").await,
+        StatusCode::FORBIDDEN
+    );
+    // The token, moved to another request (another state): refused.
+    let moved: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "state" => (k.clone(), "other".into()),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    assert_eq!(post(moved, "198.51.100.1").await, StatusCode::FORBIDDEN);
+    assert_eq!(post(fields, "198.51.100.1").await, StatusCode::FOUND);
+    app.stop().await;
+}

@@ -3,8 +3,8 @@
 //!
 //! A bad `client_id` or `redirect_uri` is shown as an error page and never redirected to
 //! (RFC 6749 §4.1.2.1); every other problem is redirected to the client as an OAuth error.
-//! The form carries a CSRF token bound to a cookie that repeated GETs reuse, so opening the page
-//! twice never invalidates the first one, and there is only ever one cookie.
+//! The form carries a CSRF token (`csrf.rs`) bound to a cookie that repeated GETs reuse, so
+//! opening the page twice never invalidates the first one, and there is only ever one cookie.
 
 use std::net::IpAddr;
 use tracing::field::Empty;
@@ -17,10 +17,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 use url::Url;
 
 use crate::actors::auth_codes::AuthCodesMsg;
@@ -258,13 +255,21 @@ pub async fn show(
         return approve(&oauth, valid).await;
     }
     if let Some(cookie) = csrf_cookie(&jar) {
-        return consent_page(&oauth, &params, &valid, &cookie, None, StatusCode::OK);
+        let viewer = Viewer {
+            client: ip,
+            cookie: &cookie,
+        };
+        return consent_page(&oauth, &params, &valid, viewer, None, StatusCode::OK);
     }
     let Ok(secret) = Secret::generate() else {
         return Rejection::Internal.into_response();
     };
     let cookie = secret.expose().to_string();
-    let page = consent_page(&oauth, &params, &valid, &cookie, None, StatusCode::OK);
+    let viewer = Viewer {
+        client: ip,
+        cookie: &cookie,
+    };
+    let page = consent_page(&oauth, &params, &valid, viewer, None, StatusCode::OK);
     let cookie = Cookie::build((CSRF_COOKIE, cookie))
         .path("/authorize")
         .http_only(true)
@@ -301,15 +306,20 @@ pub async fn decide(
     };
     tracing::Span::current().record("oauth.client_id", valid.client.client_id.as_str());
     let cookie = csrf_cookie(&jar);
+    let now = oauth.clock.now();
     let token_ok = match (&cookie, &form.csrf) {
-        (Some(cookie), Some(token)) => verify_csrf(&oauth, cookie, &form.params, token),
+        (Some(cookie), Some(token)) => {
+            oauth
+                .csrf
+                .verify(token, cookie, ip, now, &form.params.bound())
+        }
         _ => false,
     };
     let Some(cookie) = cookie.filter(|_| token_ok) else {
         return ErrorPage {
             status: StatusCode::FORBIDDEN,
             title: "This form has expired",
-            message: "The consent form was not opened in this browser, or it expired. Start the connection again from your MCP client.".into(),
+            message: "The consent form was not opened in this browser or from this network, or it expired. Start the connection again from your MCP client.".into(),
         }
         .into_response();
     };
@@ -329,7 +339,11 @@ pub async fn decide(
     if oauth.consent == ConsentMode::Password {
         let password = form.password.as_deref().unwrap_or("");
         let page = |problem: &str, status| {
-            consent_page(&oauth, &form.params, &valid, &cookie, Some(problem), status)
+            let viewer = Viewer {
+                client: ip,
+                cookie: &cookie,
+            };
+            consent_page(&oauth, &form.params, &valid, viewer, Some(problem), status)
         };
         match check_owner(&oauth, ip, password).await {
             Ok(()) => {}
@@ -425,34 +439,20 @@ fn csrf_cookie(jar: &CookieJar) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// HMAC over the cookie and the request it approves: a token works only in the browser that
-/// holds the cookie, and only for this client, redirect and challenge.
-fn csrf_token(oauth: &OAuthState, cookie: &str, params: &AuthorizeParams) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&oauth.csrf_key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    for part in [
-        Some(cookie),
-        params.client_id.as_deref(),
-        params.redirect_uri.as_deref(),
-        params.code_challenge.as_deref(),
-        params.state.as_deref(),
-        params.scope.as_deref(),
-        params.resource.as_deref(),
-    ] {
-        let part = part.unwrap_or("");
-        mac.update(&(part.len() as u64).to_be_bytes());
-        mac.update(part.as_bytes());
+impl AuthorizeParams {
+    /// Every field, in a fixed order: what a CSRF token is bound to.
+    fn bound(&self) -> [Option<&str>; 8] {
+        [
+            self.response_type.as_deref(),
+            self.client_id.as_deref(),
+            self.redirect_uri.as_deref(),
+            self.state.as_deref(),
+            self.scope.as_deref(),
+            self.code_challenge.as_deref(),
+            self.code_challenge_method.as_deref(),
+            self.resource.as_deref(),
+        ]
     }
-    mac
-}
-
-fn verify_csrf(oauth: &OAuthState, cookie: &str, params: &AuthorizeParams, token: &str) -> bool {
-    let Ok(presented) = URL_SAFE_NO_PAD.decode(token) else {
-        return false;
-    };
-    csrf_token(oauth, cookie, params)
-        .verify_slice(&presented)
-        .is_ok()
 }
 
 /// One line of the consent page's list of what the client may do.
@@ -475,15 +475,26 @@ struct ConsentTemplate<'a> {
     ask_password: bool,
 }
 
+/// The form the owner sees, for `client`'s browser holding `cookie`.
+struct Viewer<'a> {
+    client: IpAddr,
+    cookie: &'a str,
+}
+
 fn consent_page(
     oauth: &OAuthState,
     params: &AuthorizeParams,
     valid: &Valid,
-    cookie: &str,
+    viewer: Viewer<'_>,
     problem: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let token = URL_SAFE_NO_PAD.encode(csrf_token(oauth, cookie, params).finalize().into_bytes());
+    let token = oauth.csrf.issue(
+        viewer.cookie,
+        viewer.client,
+        oauth.clock.now(),
+        &params.bound(),
+    );
     let redirect = Url::parse(&valid.redirect_uri).ok();
     let scopes = valid
         .scopes

@@ -2,6 +2,7 @@
 //! endpoint uses (client lookup, client authentication, body limits, the caller's address).
 
 pub mod authorize;
+pub mod csrf;
 pub mod error;
 pub mod metadata;
 pub mod register;
@@ -31,6 +32,7 @@ use crate::http::cimd::CimdFetcher;
 use crate::http::client_addr::TrustedProxies;
 use crate::http::owner::OwnerPassword;
 use crate::http::rate_limit::{IpRateLimiter, PasswordLockout};
+use csrf::CsrfKey;
 use error::OAuthError;
 
 /// Largest form body /token and /revoke read; real requests are a few hundred bytes.
@@ -52,9 +54,8 @@ pub struct Inner {
     pub cimd: CimdFetcher,
     pub cimd_enabled: bool,
     pub owner: OwnerPassword,
-    /// Keys the consent form's CSRF tokens; random per process (open forms do not survive a
-    /// restart, which only asks the owner to reload).
-    pub csrf_key: [u8; 32],
+    /// Issues and checks the consent form's CSRF tokens.
+    pub csrf: CsrfKey,
     pub register_limit: IpRateLimiter,
     pub token_limit: IpRateLimiter,
     pub consent_limit: IpRateLimiter,
@@ -92,9 +93,6 @@ impl OAuthState {
         clock: Clock,
     ) -> anyhow::Result<OAuthState> {
         let auth = &config.auth;
-        let mut csrf_key = [0u8; 32];
-        let key = Secret::generate()?;
-        csrf_key.copy_from_slice(key.hash().as_bytes());
         let lockout = PasswordLockout::new(
             crate::http::rate_limit::LockoutSettings {
                 max_failures: auth.max_password_failures,
@@ -118,7 +116,7 @@ impl OAuthState {
             cimd: CimdFetcher::new(auth.cimd.clone(), &config.openfoodfacts.user_agent)?,
             cimd_enabled: auth.cimd.enabled,
             owner,
-            csrf_key,
+            csrf: CsrfKey::generate(auth.consent_form_ttl)?,
             register_limit: IpRateLimiter::per_minute(auth.register_per_minute),
             token_limit: IpRateLimiter::per_minute(auth.token_per_minute),
             consent_limit: IpRateLimiter::per_minute(auth.consent_per_minute),
