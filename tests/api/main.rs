@@ -8,6 +8,7 @@ mod helpers;
 mod http;
 mod oauth;
 mod search_quality;
+mod security;
 mod supervision;
 mod telemetry;
 mod tidy;
