@@ -41,23 +41,28 @@ const CLAUSE_CREDIT: f64 = 0.6;
 const HEAD_NOT_LAST: f64 = 0.85;
 /// Head credit when the query names only the class ("cheese" for "Cheese, cheddar").
 const CATEGORY_HEAD: f64 = 0.5;
-/// Credit of a cooking state met by another of SR's words for it, or by plain "cooked".
-const COOKING_NEAR: f64 = 0.9;
-const COOKING_GENERIC: f64 = 0.8;
+/// Head credit when the query names the food only as an aside gives it ("garbanzo" for "Chickpeas
+/// (garbanzo beans, bengal gram)").
+const SYNONYM_CREDIT: f64 = 0.8;
+/// Costs of a cooking state met by another of SR's words for it ("steamed" by boiled), by plain
+/// "cooked", by no word, and contradicted by "raw".
+const COOKING_NEAR_COST: f64 = 0.02;
+const COOKING_GENERIC_COST: f64 = 0.04;
+const COOKING_MISS: f64 = 0.08;
+const COOKING_CONTRADICTED: f64 = 0.15;
 /// A reading through an alias scores a little under the query's own words, so that a food named
 /// exactly as the query says wins a tie.
 const ALIAS_FACTOR: f64 = 0.97;
 /// At most this many readings of one query (its own words and alias replacements).
 const MAX_READINGS: usize = 8;
 
-/// Costs: a cooking state no word of the name meets, a soft word ("large", "cup") the name lacks, a
-/// prepared form when the query names none, an addition the query did not ask for ("Cheese,
-/// cottage, with vegetables"), a brand product for a generic query, and the cap on variant costs.
-const COOKING_MISS: f64 = 0.08;
+/// Costs: a soft word ("large", "cup") the name lacks, a prepared form when the query names none, an
+/// addition the query did not ask for ("Cheese, cottage, with vegetables"), a brand product for a
+/// generic query, and the cap on variant costs.
 const SOFT_MISS: f64 = 0.02;
 const PREPARED_PENALTY: f64 = 0.03;
-const ADDITION_PENALTY: f64 = 0.05;
-const BRANDED_PENALTY: f64 = 0.05;
+const ADDITION_PENALTY: f64 = 0.1;
+const BRANDED_PENALTY: f64 = 0.1;
 const MAX_VARIANT_PENALTY: f64 = 0.35;
 
 /// Two results with the same brand are the same food when their name words overlap at least this
@@ -78,14 +83,14 @@ struct QueryWord {
     surface: String,
 }
 
-/// One way to read a query: its own words, or with vocabulary replacements.
+/// One way to read a query: its own words, or with vocabulary replacements or respellings.
 #[derive(Clone, Debug)]
 struct Reading {
     /// The words that name the food: each must be in a result for it to be the food.
     core: Vec<QueryWord>,
     /// Cooking states named ("grilled"): met by SR's words for them, cheap to miss.
     cooking: Vec<&'static Cooking>,
-    /// Shape and amount words ("large", "cup"): cheap to miss.
+    /// Shape and amount words ("large", "cup"), as stems: cheap to miss.
     soft: Vec<Phrase>,
     /// Every stem of the reading, for telling which variant forms it asks for.
     stems: Vec<String>,
@@ -95,21 +100,38 @@ struct Reading {
 /// A query, read once and scored against many names.
 #[derive(Debug)]
 struct Query {
+    /// The query's own content words, written (folded) and stemmed.
+    own: Vec<QueryWord>,
     readings: Vec<Reading>,
+}
+
+/// The query's content words (stop words dropped).
+fn query_words(text: &str) -> Vec<QueryWord> {
+    text::words(text)
+        .into_iter()
+        .filter(|w| !text::is_stop_word(w))
+        .map(|w| QueryWord {
+            stem: stem(&w),
+            surface: w,
+        })
+        .collect()
 }
 
 impl Query {
     fn parse(text: &str, vocabulary: &'static Vocabulary) -> Query {
-        let own: Vec<QueryWord> = text::words(text)
-            .into_iter()
-            .filter(|w| !text::is_stop_word(w))
-            .map(|w| QueryWord {
-                stem: stem(&w),
-                surface: w,
-            })
-            .collect();
-        let mut sequences: Vec<(Vec<QueryWord>, f64)> = vec![(own.clone(), 1.0)];
-        // Alias replacements: each match alone, then all of them at once.
+        let own = query_words(text);
+        let mut query = Query {
+            own: own.clone(),
+            readings: Vec::new(),
+        };
+        query.add(&own, 1.0, vocabulary);
+        query
+    }
+
+    /// Adds the readings of these words (as they are, then with each alias and all aliases applied),
+    /// scaled by `factor`, up to [`MAX_READINGS`].
+    fn add(&mut self, own: &[QueryWord], factor: f64, vocabulary: &'static Vocabulary) {
+        let mut sequences: Vec<(Vec<QueryWord>, f64)> = vec![(own.to_vec(), factor)];
         let stems: Vec<String> = own.iter().map(|w| w.stem.clone()).collect();
         let mut matches: Vec<(usize, usize, &Vec<Phrase>)> = Vec::new();
         let mut i = 0;
@@ -148,7 +170,7 @@ impl Query {
         };
         for (at, len, to) in &matches {
             for replacement in to.iter() {
-                sequences.push((replace(&[(*at, *len, replacement)]), ALIAS_FACTOR));
+                sequences.push((replace(&[(*at, *len, replacement)]), factor * ALIAS_FACTOR));
             }
         }
         if matches.len() > 1 {
@@ -156,45 +178,105 @@ impl Query {
                 .iter()
                 .map(|(at, len, to)| (*at, *len, &to[0]))
                 .collect();
-            sequences.push((replace(&all), ALIAS_FACTOR));
+            sequences.push((replace(&all), factor * ALIAS_FACTOR));
         }
-        sequences.truncate(MAX_READINGS);
-        let readings = sequences
-            .into_iter()
-            .map(|(words, factor)| Reading::classify(words, factor, vocabulary))
-            .collect();
-        Query { readings }
+        for (words, factor) in sequences {
+            if self.readings.len() >= MAX_READINGS {
+                break;
+            }
+            self.readings
+                .push(Reading::classify(words, factor, vocabulary));
+        }
+    }
+
+    /// Adds a reading with the query's unknown words spelled as the results spell them: a near
+    /// spelling ("brocoli" → broccoli), one word as two ("icecream" → ice cream) or two as one
+    /// ("straw berries" → strawberries). `known` holds every written word and stem of the results,
+    /// with how many results have it; a query word some result has is never respelled.
+    fn respell(&mut self, known: &HashMap<String, usize>, vocabulary: &'static Vocabulary) {
+        let has = |w: &QueryWord| known.contains_key(&w.surface) || known.contains_key(&w.stem);
+        let mut words: Vec<QueryWord> = Vec::new();
+        let mut factor: f64 = 1.0;
+        let mut i = 0;
+        let own = self.own.clone();
+        while i < own.len() {
+            let w = &own[i];
+            if let Some(next) = own.get(i + 1) {
+                let joined = format!("{}{}", w.surface, next.surface);
+                if known.contains_key(&joined) {
+                    words.push(QueryWord {
+                        stem: stem(&joined),
+                        surface: joined,
+                    });
+                    factor = factor.min(JOINED_CREDIT);
+                    i += 2;
+                    continue;
+                }
+            }
+            i += 1;
+            if has(w) {
+                words.push(w.clone());
+                continue;
+            }
+            let chars: Vec<char> = w.surface.chars().collect();
+            let split = (3..chars.len().saturating_sub(2)).find_map(|at| {
+                let (a, b): (String, String) =
+                    (chars[..at].iter().collect(), chars[at..].iter().collect());
+                (known.contains_key(&a) && known.contains_key(&b)).then_some((a, b))
+            });
+            if let Some((a, b)) = split {
+                words.extend([a, b].map(|part| QueryWord {
+                    stem: stem(&part),
+                    surface: part,
+                }));
+                factor = factor.min(JOINED_CREDIT);
+                continue;
+            }
+            // The commonest near spelling among the results' words.
+            let near = known
+                .iter()
+                .filter(|(k, _)| near_spelling(&w.surface, k) || near_spelling(&w.stem, k))
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(k, _)| k.clone());
+            match near {
+                Some(k) => {
+                    words.push(QueryWord {
+                        stem: stem(&k),
+                        surface: k,
+                    });
+                    factor = factor.min(TYPO_CREDIT);
+                }
+                None => words.push(w.clone()),
+            }
+        }
+        if factor < 1.0 {
+            self.add(&words, factor, vocabulary);
+        }
     }
 }
 
 impl Reading {
     fn classify(words: Vec<QueryWord>, factor: f64, vocabulary: &'static Vocabulary) -> Reading {
         let stems: Vec<String> = words.iter().map(|w| w.stem.clone()).collect();
+        let written: Vec<String> = words.iter().map(|w| w.surface.clone()).collect();
         let (mut core, mut cooking, mut soft) = (Vec::new(), Vec::new(), Vec::new());
         let mut i = 0;
         while i < words.len() {
-            if let Some((state, len)) = vocabulary.cooking_at(&stems[i..]) {
+            if let Some((state, len)) = vocabulary.cooking_at(&written[i..]) {
                 cooking.push(state);
                 i += len;
-            } else if let Some(len) = vocabulary.soft_at(&stems[i..]) {
-                soft.push(stems[i..i + len].to_vec());
-                i += len;
+            } else if let Some(term) = vocabulary.soft_at(&written[i..]) {
+                soft.push(term.stems.clone());
+                i += term.written.len();
             } else {
                 core.push(words[i].clone());
                 i += 1;
             }
         }
-        // A query of shape words only ("plain") means them.
-        if core.is_empty() && !soft.is_empty() {
-            core = words
-                .iter()
-                .filter(|w| {
-                    vocabulary
-                        .cooking_at(std::slice::from_ref(&w.stem))
-                        .is_none()
-                })
-                .cloned()
-                .collect();
+        // A query of shape or cooking words only ("plain", "toast") means them.
+        if core.is_empty() {
+            core = words;
+            cooking.clear();
             soft.clear();
         }
         Reading {
@@ -206,207 +288,194 @@ impl Reading {
         }
     }
 
-    fn asks(&self, phrase: &[String]) -> bool {
-        contains_phrase(&self.stems, phrase)
+    fn asks(&self, stems: &[String]) -> bool {
+        contains_phrase(&self.stems, stems)
     }
 }
 
-/// What the scorer knows beyond one name: the words of every result (a query word some result has
-/// exactly is a real word, not a typo of another), and the product's brand words.
-struct Context<'a> {
-    known: &'a HashSet<String>,
+/// What the scorer knows beyond one name: the product's brand words.
+struct Context {
     brand: BTreeSet<String>,
 }
 
 fn score_reading(
     reading: &Reading,
     name: &Name,
-    context: &Context<'_>,
+    context: &Context,
     vocabulary: &Vocabulary,
 ) -> f64 {
-    if reading.core.is_empty() && reading.cooking.is_empty() {
+    if reading.core.is_empty() {
         return 0.0;
     }
+    let (form, penalized) = form_penalty(reading, name, vocabulary);
+    let weight = |stem: &str| {
+        if penalized.contains(stem) {
+            0.0
+        } else {
+            name.weight(stem)
+        }
+    };
     // The name's stems the query covers, with the credit of the query word that covered them.
     let mut covered: BTreeMap<String, f64> = BTreeMap::new();
-    let mut cover = |stem: &str, credit: f64| {
-        let entry = covered.entry(stem.to_string()).or_insert(credit);
-        *entry = entry.max(credit);
-    };
-    let (mut credit, mut counted, mut found) = (0.0, 0_usize, 0_usize);
+    let (mut credit, mut found) = (0.0, 0_usize);
     let mut head: f64 = 0.0;
-    let mut penalty = 0.0;
-    let last = reading.core.len().saturating_sub(1);
-    let mut k = 0;
-    while k < reading.core.len() {
-        let q = &reading.core[k];
-        // Two query words written as one of the name's: "straw berries" → strawberries.
-        if let Some(next) = reading.core.get(k + 1) {
-            let joined = format!("{}{}", q.surface, next.surface);
-            let joined_stem = stem(&joined);
-            if let Some(w) = name
-                .words
-                .iter()
-                .find(|w| w.surface == joined || w.stem == joined_stem)
-            {
-                cover(&w.stem, JOINED_CREDIT);
-                if name.heads.contains(&w.stem) {
-                    head =
-                        head.max(JOINED_CREDIT * if k + 1 == last { 1.0 } else { HEAD_NOT_LAST });
-                }
-                credit += 2.0 * JOINED_CREDIT;
-                counted += 2;
-                found += 2;
-                k += 2;
-                continue;
-            }
-        }
-        counted += 1;
-        let hit: Option<(Vec<String>, f64)> = if name.weights.contains_key(&q.stem) {
-            let c = if name.has_outside_clause(&q.stem) {
+    let mut penalty = form;
+    let last = reading.core.len() - 1;
+    for (k, q) in reading.core.iter().enumerate() {
+        let position = if k == last { 1.0 } else { HEAD_NOT_LAST };
+        let c = if name.weights.contains_key(&q.stem) {
+            if name.has_outside_clause(&q.stem) {
                 1.0
             } else {
                 CLAUSE_CREDIT
-            };
-            Some((vec![q.stem.clone()], c))
-        } else if context.brand.contains(&q.stem) {
-            Some((Vec::new(), 1.0))
-        } else if let Some(pair) = name
-            .words
-            .windows(2)
-            .find(|w| format!("{}{}", w[0].surface, w[1].surface) == q.surface)
-        {
-            // One query word written as two of the name's: "icecream" → ice cream.
-            Some((
-                vec![pair[0].stem.clone(), pair[1].stem.clone()],
-                JOINED_CREDIT,
-            ))
-        } else if context.known.contains(&q.stem) || context.known.contains(&q.surface) {
-            None
-        } else {
-            name.words
-                .iter()
-                .find(|w| near_spelling(&q.stem, &w.stem) || near_spelling(&q.surface, &w.surface))
-                .map(|w| (vec![w.stem.clone()], TYPO_CREDIT))
-        };
-        if let Some((stems, c)) = hit {
-            found += 1;
-            credit += c;
-            for s in &stems {
-                cover(s, c);
-                if name.heads.contains(s) {
-                    head = head.max(c * if k == last { 1.0 } else { HEAD_NOT_LAST });
-                }
             }
+        } else if context.brand.contains(&q.stem) {
+            1.0
+        } else {
+            continue;
+        };
+        found += 1;
+        credit += c;
+        covered.insert(q.stem.clone(), c);
+        if name.heads.contains(&q.stem) {
+            head = head.max(c * position);
+        } else if name.synonyms.contains(&q.stem) {
+            head = head.max(c * SYNONYM_CREDIT * position);
         }
-        k += 1;
     }
     for state in &reading.cooking {
-        let met = if let Some(p) = state.query.iter().find(|p| name.has_phrase(p)) {
-            Some((p.clone(), 1.0))
-        } else if let Some(p) = state.near.iter().find(|p| name.has_phrase(p)) {
-            Some((p.clone(), COOKING_NEAR))
-        } else if !state.query.iter().any(|p| p == &["raw"]) && name.has_phrase(&["cook".into()]) {
-            Some((vec!["cook".into()], COOKING_GENERIC))
-        } else {
-            None
-        };
-        match met {
-            Some((phrase, c)) => {
-                credit += c;
-                counted += 1;
-                for s in &phrase {
-                    cover(s, c);
+        let exact = state.query.iter().find(|t| name.has_phrase(&t.stems));
+        let near = state.near.iter().find(|p| name.has_phrase(p));
+        match (exact, near) {
+            (Some(t), _) => {
+                for s in &t.stems {
+                    covered.insert(s.clone(), 1.0);
                 }
             }
-            None => penalty += COOKING_MISS,
+            (None, Some(p)) => {
+                penalty += COOKING_NEAR_COST;
+                for s in p {
+                    covered.insert(s.clone(), 1.0);
+                }
+            }
+            (None, None) if !state.is_raw() && name.has_phrase(&["cook".into()]) => {
+                penalty += COOKING_GENERIC_COST;
+            }
+            (None, None) if !state.is_raw() && name.has_phrase(&["raw".into()]) => {
+                penalty += COOKING_CONTRADICTED;
+            }
+            (None, None) => penalty += COOKING_MISS,
         }
     }
     for phrase in &reading.soft {
         if name.has_phrase(phrase) {
-            credit += 1.0;
-            counted += 1;
             for s in phrase {
-                cover(s, 1.0);
+                covered.insert(s.clone(), 1.0);
             }
         } else {
             penalty += SOFT_MISS;
         }
     }
-    if counted == 0 {
-        return 0.0;
-    }
-    let recall = credit / counted as f64;
+    let recall = credit / reading.core.len() as f64;
 
-    let mut covered_weight: f64 = covered.iter().map(|(s, c)| name.weight(s) * c).sum();
-    // A synonym from an aside ("garbanzo" for chickpeas) covers the head it names.
-    if let Some(c) = name
-        .heads
+    let mut covered_weight: f64 = covered
         .iter()
-        .filter(|h| name.weight(h) == 0.0)
-        .filter_map(|h| covered.get(h))
-        .copied()
-        .reduce(f64::max)
-    {
-        if !name
-            .heads
-            .iter()
-            .any(|h| name.weight(h) > 0.0 && covered.contains_key(h))
-        {
-            covered_weight += name.head_weight() * c;
-        }
-    }
-    if head == 0.0
+        .filter(|(s, _)| !name.heads.contains(*s))
+        .map(|(s, c)| weight(s) * c)
+        .sum();
+    // The head counts once, however many of its names (co-heads, synonyms) the query has.
+    let head_weight = name.head_weight();
+    let category_only = head == 0.0
         && covered.keys().any(|s| name.category.contains(s))
-        && !covered.keys().any(|s| name.identity.contains(s))
-    {
+        && !covered.keys().any(|s| name.identity.contains(s));
+    if category_only {
         head = CATEGORY_HEAD;
-        covered_weight += name.head_weight() * CATEGORY_HEAD;
     }
-    let precision = if name.total > 0.0 {
-        (covered_weight / name.total).min(1.0)
+    covered_weight +=
+        head_weight * head.min(1.0) / if head > 0.0 && head < 1.0 { 1.0 } else { 1.0 };
+    let total = name.total
+        - penalized
+            .iter()
+            .filter(|s| !name.heads.contains(*s))
+            .map(|s| name.weight(s))
+            .sum::<f64>();
+    let precision = if total > 0.0 {
+        (covered_weight / total).min(1.0)
     } else if found > 0 {
         1.0
     } else {
         0.0
     };
     let mut score = RECALL_WEIGHT * recall + PRECISION_WEIGHT * precision + HEAD_WEIGHT * head;
-    let core_found = found.min(reading.core.len());
-    if core_found < reading.core.len() {
+    if found < reading.core.len() {
         // A missing word: never confident, whatever else matches.
-        score *= 0.5 * core_found as f64 / reading.core.len() as f64;
+        score *= 0.5 * found as f64 / reading.core.len() as f64;
     }
-    score -= penalty + form_penalty(reading, name, vocabulary);
-    (score * reading.factor).clamp(0.0, 1.0)
+    ((score - penalty) * reading.factor).clamp(0.0, 1.0)
 }
 
-/// What a name's forms cost when the query does not ask for them: variant words (processed,
-/// preserved, changed, baby, regional), as-sold forms (dry mix, condensed), a prepared form, an
-/// addition.
-fn form_penalty(reading: &Reading, name: &Name, vocabulary: &Vocabulary) -> f64 {
-    let stems: Vec<String> = name.words.iter().map(|w| w.stem.clone()).collect();
-    let mut used = vec![false; stems.len()];
+/// What a name's forms cost when the query does not ask for them — variant words (processed,
+/// preserved, changed, baby, regional), as-sold forms (dry mix, condensed) unless the name says it
+/// was prepared, a prepared form, an addition — and the stems those costs were for (they then weigh
+/// nothing in precision: their cost is the penalty).
+fn form_penalty(
+    reading: &Reading,
+    name: &Name,
+    vocabulary: &Vocabulary,
+) -> (f64, BTreeSet<String>) {
+    let mut penalized = BTreeSet::new();
     let mut variants = 0.0;
-    let (as_sold, as_sold_penalty) = &vocabulary.as_sold;
-    let groups = vocabulary
-        .variants
+    // "dry heat", "moist heat" are cooking methods: their words are no form.
+    let cooking_phrases: Vec<&Phrase> = vocabulary
+        .cooking
         .iter()
-        .map(|(p, cost)| (p, *cost))
-        .chain(as_sold.iter().map(|p| (p, *as_sold_penalty)));
-    for (phrase, cost) in groups {
-        if reading.asks(phrase) {
+        .flat_map(|c| &c.near)
+        .filter(|p| p.len() > 1 && name.has_phrase(p))
+        .collect();
+    let mut seen: Vec<&[String]> = Vec::new();
+    for variant in &vocabulary.variants {
+        let term = &variant.term;
+        let present = if variant.segment {
+            name.has_segment(&term.written)
+        } else {
+            name.has_written(&term.written)
+        };
+        if !present
+            || reading.asks(&term.stems)
+            || variant.unless.iter().any(|u| reading.stems.contains(u))
+            || cooking_phrases
+                .iter()
+                .any(|p| term.stems.iter().all(|s| p.contains(s)))
+            || seen.iter().any(|s| contains_phrase(s, &term.written))
+        {
             continue;
         }
-        let n = phrase.len();
-        if let Some(at) = (0..stems.len().saturating_sub(n - 1))
-            .find(|&i| stems[i..i + n] == phrase[..] && !used[i..i + n].iter().any(|u| *u))
-        {
-            used[at..at + n].iter_mut().for_each(|u| *u = true);
-            variants += cost;
-        }
+        seen.push(&term.written);
+        variants += variant.penalty;
+        penalized.extend(term.stems.iter().cloned());
+    }
+    let (as_sold, as_sold_penalty) = &vocabulary.as_sold;
+    let prepared = ["prepar", "cook", "dilut", "reconstitut", "heat", "bake"]
+        .iter()
+        .any(|s| name.weights.contains_key(*s));
+    if !prepared
+        && as_sold.iter().any(|t| {
+            name.has_written(&t.written)
+                && !reading.asks(&t.stems)
+                && !cooking_phrases
+                    .iter()
+                    .any(|p| t.stems.iter().all(|s| p.contains(s)))
+        })
+    {
+        variants += as_sold_penalty;
     }
     let mut penalty = f64::min(variants, MAX_VARIANT_PENALTY);
-    if reading.cooking.is_empty() && stems.iter().any(|s| vocabulary.is_cooking_word(s)) {
+    if reading.cooking.iter().all(|c| c.is_raw())
+        && name
+            .words
+            .iter()
+            .any(|w| vocabulary.is_cooking_word(&w.stem))
+    {
         penalty += PREPARED_PENALTY;
     }
     if name
@@ -416,16 +485,32 @@ fn form_penalty(reading: &Reading, name: &Name, vocabulary: &Vocabulary) -> f64 
     {
         penalty += ADDITION_PENALTY;
     }
-    penalty
+    (penalty, penalized)
 }
 
-fn best_score(query: &Query, name: &Name, context: &Context<'_>) -> f64 {
+fn best_score(query: &Query, name: &Name, context: &Context) -> f64 {
     let vocabulary = vocabulary();
     query
         .readings
         .iter()
         .map(|r| score_reading(r, name, context, vocabulary))
         .fold(0.0, f64::max)
+}
+
+/// Every written word and stem of some names, with how many of the names have it.
+fn known_words<'a>(names: impl Iterator<Item = &'a Name>) -> HashMap<String, usize> {
+    let mut known: HashMap<String, usize> = HashMap::new();
+    for name in names {
+        let words: HashSet<&String> = name
+            .words
+            .iter()
+            .flat_map(|w| [&w.stem, &w.surface])
+            .collect();
+        for w in words {
+            *known.entry(w.clone()).or_default() += 1;
+        }
+    }
+    known
 }
 
 /// How well a result's name (and brand) answers a query, in 0..=1, calibrated so that the same
@@ -440,22 +525,23 @@ fn best_score(query: &Query, name: &Name, context: &Context<'_>) -> f64 {
 /// - **< 0.5** — not the food asked for: some query word is missing ("Spices, saffron" for
 ///   "saffron risotto"). Such results are never confident, whatever else they match.
 ///
-/// The query is read as written and through the vocabulary (`vocabulary.toml`: "aubergine" is
-/// also "eggplant"); the best reading counts, an alias one a little under the query's own words.
-/// The name's words are weighed by their role ([`name`]): the head noun of the food's own segment
-/// 2, its other words 1, qualifiers 0.5ⁿ by how late they come, class prefixes ("Nuts, …"), brands,
-/// default-form words ("raw", "commercially prepared") and asides 0. The score blends how many
-/// query words the name has (0.6; 0.8 for a near spelling, 0.9 for joined or split words, 0.6 inside
-/// an ingredient clause), how much of the name's weight the query covers (0.25) and whether the
-/// query names the head (0.15; less when the head is not the query's last word, as in "milk
-/// chocolate" for "Milk, chocolate"). A missing word scales the blend under 0.5; forms the query did
-/// not ask for (see `variants` in the vocabulary) and cooking states no word meets cost a little.
+/// The query is read as written, through the vocabulary (`vocabulary.toml`: "aubergine" is also
+/// "eggplant"; an alias reading counts 0.97 of its score), and with words the name spells otherwise
+/// respelled (a near spelling 0.8, joined or split words 0.9). The name's words are weighed by their
+/// role ([`name`]): the head noun of the food's own segment 2, its other words 1, qualifiers 0.5ⁿ by
+/// how late they come, class prefixes ("Nuts, …"), brands, default-form words ("raw", "commercially
+/// prepared") and asides 0. The score blends how many query words the name has (0.6; 0.6 of a word
+/// found only inside an ingredient clause), how much of the name's weight the query covers (0.25)
+/// and whether the query names the head (0.15; less when the head is not the query's last word, as
+/// "milk" in "milk chocolate", or is named only by an aside's synonym). A missing word scales the
+/// blend under 0.5; forms the query did not ask for (`variants` in the vocabulary) and cooking
+/// states no word of the name meets cost a little.
 pub fn match_score(query: &str, name: &str, brand: Option<&str>) -> f64 {
-    let query = Query::parse(query, vocabulary());
-    let name = Name::analyse(name, vocabulary());
-    let known = HashSet::new();
+    let vocabulary = vocabulary();
+    let mut query = Query::parse(query, vocabulary);
+    let name = Name::analyse(name, vocabulary);
+    query.respell(&known_words(std::iter::once(&name)), vocabulary);
     let context = Context {
-        known: &known,
         brand: brand.map(tokens).unwrap_or_default().into_iter().collect(),
     };
     best_score(&query, &name, &context)
@@ -481,7 +567,7 @@ pub fn recall(query: &str) -> Vec<Recall> {
         let cooking: Vec<String> = reading
             .cooking
             .iter()
-            .flat_map(|c| c.query.iter().chain(&c.near))
+            .flat_map(|c| c.query.iter().map(|t| &t.stems).chain(&c.near))
             .filter(|p| p.len() == 1)
             .map(|p| p[0].clone())
             .collect();
@@ -543,7 +629,7 @@ pub fn no_confident_match(ranked: &[RankedFood]) -> bool {
 pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
     let vocabulary = vocabulary();
     let parsed = Query::parse(query, vocabulary);
-    let query_words: BTreeSet<String> = parsed
+    let query_stems: BTreeSet<String> = parsed
         .readings
         .first()
         .map(|r| r.stems.iter().cloned().collect())
@@ -552,14 +638,8 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         .iter()
         .map(|f| Name::analyse(&f.name, vocabulary))
         .collect();
-    let known: HashSet<String> = names
-        .iter()
-        .flat_map(|n| {
-            n.words
-                .iter()
-                .flat_map(|w| [w.stem.clone(), w.surface.clone()])
-        })
-        .collect();
+    let mut parsed = parsed;
+    parsed.respell(&known_words(names.iter()), vocabulary);
     let scored = results
         .into_iter()
         .zip(&names)
@@ -574,11 +654,8 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
             let brand_named = brand
                 .iter()
                 .chain(&brand_words_in_name(&food.name))
-                .any(|w| query_words.contains(w));
-            let context = Context {
-                known: &known,
-                brand,
-            };
+                .any(|w| query_stems.contains(w));
+            let context = Context { brand };
             let score = best_score(&parsed, name, &context);
             let branded = !brand_named && is_branded(&food);
             let adjustment =

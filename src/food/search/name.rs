@@ -52,6 +52,12 @@ pub(crate) struct Name {
     pub identity: BTreeSet<String>,
     /// Stems of "with …" segments, for additions the query did not ask for.
     pub additions: BTreeSet<String>,
+    /// Words an attached aside gives for the food ("garbanzo" for chickpeas): a weaker head.
+    pub synonyms: BTreeSet<String>,
+    /// Every written word outside parentheses, folded, stop words kept, by segment.
+    pub segments: Vec<Vec<String>>,
+    /// The written words of the asides.
+    pub asides: Vec<Vec<String>>,
     /// Sum of all weights: what a query would cover by naming everything.
     pub total: f64,
 }
@@ -161,7 +167,7 @@ fn category_len(segments: &[Segment], vocabulary: &Vocabulary) -> usize {
                     || vocabulary
                         .variants
                         .iter()
-                        .any(|(p, _)| p == std::slice::from_ref(s))
+                        .any(|v| v.term.stems == std::slice::from_ref(s))
             });
         if !(brand_only || form_only) {
             break;
@@ -175,7 +181,25 @@ impl Name {
     pub(crate) fn analyse(name: &str, vocabulary: &Vocabulary) -> Name {
         let segments = segments(name);
         let category_len = category_len(&segments, vocabulary);
-        let identity_index = category_len.min(segments.len().saturating_sub(1));
+        let mut identity_index = category_len.min(segments.len().saturating_sub(1));
+        // "Cake, cheesecake", "Bread, cornbread": a next segment naming a kind of the first is the food.
+        let last_written = |segment: &Segment| {
+            segment
+                .written
+                .last()
+                .map(|(w, _)| fold(w))
+                .unwrap_or_default()
+        };
+        if let Some(next) = segments.get(identity_index + 1) {
+            let (first, kind) = (last_written(&segments[identity_index]), last_written(next));
+            let first = first.trim_end_matches('s');
+            if first.len() >= 3
+                && kind.len() > first.len() + 2
+                && kind.trim_end_matches('s').ends_with(first)
+            {
+                identity_index += 1;
+            }
+        }
         let mut result = Name {
             words: Vec::new(),
             weights: BTreeMap::new(),
@@ -183,6 +207,9 @@ impl Name {
             category: BTreeSet::new(),
             identity: BTreeSet::new(),
             additions: BTreeSet::new(),
+            synonyms: BTreeSet::new(),
+            segments: Vec::new(),
+            asides: Vec::new(),
             total: 0.0,
         };
         let put = |weights: &mut BTreeMap<String, f64>, stem: String, weight: f64| {
@@ -205,10 +232,33 @@ impl Name {
                 && CLAUSE_MARKERS.contains(&opens_with.as_str())
                 && opens_with != "with";
             // The head is the last word of the food's own segment before any clause that is not a
-            // number, a brand or a default-form word.
+            // number, a brand or a default-form word; a word before "or" is one too ("hazelnuts or
+            // filberts"). Words after "no", "without", "non" or "other than" are not in the food.
             let mut head: Option<String> = None;
+            let mut any_word: Option<String> = None;
+            let mut co_heads: Vec<String> = Vec::new();
+            let mut negated = false;
+            let written_words: Vec<String> =
+                segment.written.iter().flat_map(|(w, _)| words(w)).collect();
+            result.segments.push(written_words.clone());
+            let mut position = 0;
             for (written, brand) in &segment.written {
                 let folded = words(written);
+                for w in &folded {
+                    if matches!(w.as_str(), "no" | "without" | "non" | "not")
+                        || (w == "other"
+                            && written_words.get(position + 1).map(String::as_str) == Some("than"))
+                    {
+                        negated = true;
+                    }
+                    if w == "or" && index == identity_index && !in_clause {
+                        co_heads.extend(head.clone());
+                    }
+                    position += 1;
+                }
+                if negated {
+                    continue;
+                }
                 let parts: Vec<&String> = folded.iter().filter(|w| !is_stop_word(w)).collect();
                 if folded
                     .first()
@@ -242,6 +292,9 @@ impl Name {
                     }
                     if index == identity_index && !in_clause {
                         result.identity.insert(stem.clone());
+                        if !numeric {
+                            any_word = Some(stem.clone());
+                        }
                         if !*brand && !numeric && !vocabulary.is_default(&stem) {
                             head = Some(stem.clone());
                         }
@@ -257,35 +310,49 @@ impl Name {
                     });
                 }
             }
-            if let Some(head) = head {
-                result.heads.insert(head.clone());
-                put(&mut result.weights, head, HEAD);
+            // "Cereals ready-to-eat, GENERAL MILLS, CHEERIOS": a brand is the head when nothing else is.
+            if let Some(head) = head.or(any_word) {
+                for h in co_heads.into_iter().chain([head]) {
+                    result.heads.insert(h.clone());
+                    put(&mut result.weights, h, HEAD);
+                }
             }
             // An aside on the food's own segment (or standing alone right after it) names the food
             // again: "Chickpeas (garbanzo beans, bengal gram)", "Tangerines, (mandarin oranges)".
             let attached = index == identity_index
                 || (index == identity_index + 1 && segment.written.is_empty());
             for aside in &segment.asides {
-                let stems: Vec<String> = words(aside)
-                    .iter()
-                    .filter(|w| !is_stop_word(w))
-                    .map(|w| stem(w))
-                    .collect();
-                let describes = stems.first().is_some_and(|s| {
-                    matches!(
-                        s.as_str(),
-                        "includ" | "made" | "may" | "such" | "contain" | "approxim" | "n"
-                    )
-                });
-                for stem in stems {
+                let written = words(aside);
+                let describes = written.iter().any(|w| w == "and")
+                    || written.first().is_some_and(|w| {
+                        matches!(
+                            w.as_str(),
+                            "a" | "an"
+                                | "includes"
+                                | "include"
+                                | "made"
+                                | "may"
+                                | "such"
+                                | "contains"
+                                | "containing"
+                                | "approximately"
+                                | "n"
+                                | "with"
+                        )
+                    });
+                for stem in written.iter().filter(|w| !is_stop_word(w)).map(|w| stem(w)) {
                     if attached && !describes && !vocabulary.is_default(&stem) {
-                        result.heads.insert(stem.clone());
+                        result.synonyms.insert(stem.clone());
                     }
                     put(&mut result.weights, stem, 0.0);
                 }
+                result.asides.push(written);
             }
         }
-        result.total = result.weights.values().sum();
+        // Co-heads are one head: their weight counts once.
+        let heads = result.heads.len() as f64;
+        result.total =
+            result.weights.values().sum::<f64>() - (heads - 1.0).max(0.0) * result.head_weight();
         result
     }
 
@@ -294,7 +361,7 @@ impl Name {
         self.weights.get(stem).copied().unwrap_or(0.0)
     }
 
-    /// The main head's weight (synonyms from asides weigh nothing themselves).
+    /// The head's weight.
     pub(crate) fn head_weight(&self) -> f64 {
         self.heads
             .iter()
@@ -309,6 +376,21 @@ impl Name {
                 .words
                 .windows(phrase.len())
                 .any(|w| w.iter().zip(phrase).all(|(a, b)| &a.stem == b))
+    }
+
+    /// Whether the written words (folded) occur in the name, in one segment or aside.
+    pub(crate) fn has_written(&self, phrase: &[String]) -> bool {
+        !phrase.is_empty()
+            && self
+                .segments
+                .iter()
+                .chain(&self.asides)
+                .any(|words| words.windows(phrase.len()).any(|w| w == phrase))
+    }
+
+    /// Whether some segment is exactly these written words ("skin" in "Potatoes, raw, skin").
+    pub(crate) fn has_segment(&self, phrase: &[String]) -> bool {
+        self.segments.iter().any(|words| words == phrase)
     }
 
     /// Whether the stem occurs outside ingredient clauses (or anywhere in an aside).
@@ -360,9 +442,26 @@ mod tests {
         let n = analyse("Tomato products, canned, sauce");
         assert_eq!(n.heads, [one("sauce")].into());
         let n = analyse("Chickpeas (garbanzo beans, bengal gram), mature seeds, raw");
-        assert!(n.heads.contains(&one("garbanzo")) && n.heads.contains(&one("chickpeas")));
+        assert!(n.synonyms.contains(&one("garbanzo")) && n.heads.contains(&one("chickpeas")));
         let n = analyse("Tangerines, (mandarin oranges), raw");
-        assert!(n.heads.contains(&one("mandarin")));
+        assert!(n.synonyms.contains(&one("mandarin")));
+        let n = analyse("Braunschweiger (a liver sausage), pork");
+        assert!(n.synonyms.is_empty(), "a description is no synonym");
+        let n = analyse("Nuts, hazelnuts or filberts");
+        assert!(n.heads.contains(&one("hazelnuts")) && n.heads.contains(&one("filberts")));
+        assert_eq!(n.total, HEAD, "co-heads count once");
+        let n = analyse("Cake, coffeecake, cheese");
+        assert_eq!(
+            n.heads,
+            [one("coffeecake")].into(),
+            "a kind of cake is the food"
+        );
+        let n = analyse("BURGER KING, WHOPPER, no cheese");
+        assert!(
+            !n.weights.contains_key(&one("cheese")),
+            "negated words are not in the food"
+        );
+        assert!(n.has_written(&words("no cheese")));
         let n = analyse("Oats (Includes foods for USDA's Food Distribution Program)");
         assert_eq!(n.heads, [one("oats")].into());
         assert_eq!(n.head_weight(), HEAD);

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use super::text::tokens;
+use super::text::{is_stop_word, stem, tokens, words};
 
 /// A phrase as stemmed words: "heavy syrup" → [heavi, syrup].
 pub(crate) type Phrase = Vec<String>;
@@ -38,6 +38,10 @@ struct VariantEntry {
     #[serde(default)]
     why: String,
     words: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
+    #[serde(default)]
+    segment: bool,
 }
 
 #[derive(Deserialize)]
@@ -47,13 +51,59 @@ struct CookingEntry {
     near: Vec<String>,
 }
 
+/// A phrase both as written (folded, stop words kept: "with salt") and as stems ([salt]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Term {
+    pub written: Vec<String>,
+    pub stems: Phrase,
+}
+
+fn term(text: &str) -> Term {
+    let written = words(text);
+    let stems = written
+        .iter()
+        .filter(|w| !is_stop_word(w))
+        .map(|w| stem(w))
+        .collect();
+    Term { written, stems }
+}
+
+fn terms(texts: &[String]) -> Vec<Term> {
+    let mut all: Vec<Term> = texts
+        .iter()
+        .map(|t| term(t))
+        .filter(|t| !t.written.is_empty())
+        .collect();
+    all.sort_by_key(|t| std::cmp::Reverse(t.written.len()));
+    all.dedup();
+    all
+}
+
 /// A cooking state a query can name, and how names say it.
 #[derive(Debug)]
 pub(crate) struct Cooking {
     /// The query's ways of saying it ("grilled", "grill", "broiled").
-    pub query: Vec<Phrase>,
-    /// SR's other words that meet it ("broiled", "dry heat").
+    pub query: Vec<Term>,
+    /// SR's other words that meet it ("broiled", "dry heat"), as stems.
     pub near: Vec<Phrase>,
+}
+
+impl Cooking {
+    /// Whether this is the raw state (which a name's "raw" meets and contradicts no cooking).
+    pub(crate) fn is_raw(&self) -> bool {
+        self.query.iter().any(|t| t.written == ["raw"])
+    }
+}
+
+/// Words marking a form the query must ask for.
+#[derive(Debug)]
+pub(crate) struct Variant {
+    pub term: Term,
+    pub penalty: f64,
+    /// Query stems that waive it.
+    pub unless: Vec<String>,
+    /// It counts only as a whole name segment.
+    pub segment: bool,
 }
 
 pub(crate) struct Vocabulary {
@@ -62,11 +112,11 @@ pub(crate) struct Vocabulary {
     /// Class prefixes as segment sequences: [[restaurant], [chinese]].
     pub categories: Vec<Vec<Phrase>>,
     pub default_words: Vec<Phrase>,
-    /// Variant phrases with their penalty, longest first.
-    pub variants: Vec<(Phrase, f64)>,
+    /// Variant forms, longest first.
+    pub variants: Vec<Variant>,
     pub cooking: Vec<Cooking>,
-    pub as_sold: (Vec<Phrase>, f64),
-    pub soft: Vec<Phrase>,
+    pub as_sold: (Vec<Term>, f64),
+    pub soft: Vec<Term>,
 }
 
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
@@ -127,19 +177,25 @@ impl Vocabulary {
                     entry.words
                 ));
             }
-            variants.extend(
-                phrases(&entry.words)
-                    .into_iter()
-                    .map(|p| (p, entry.penalty)),
-            );
+            let unless: Vec<String> = entry
+                .unless
+                .iter()
+                .map(|u| stem(&u.to_lowercase()))
+                .collect();
+            variants.extend(terms(&entry.words).into_iter().map(|term| Variant {
+                term,
+                penalty: entry.penalty,
+                unless: unless.clone(),
+                segment: entry.segment,
+            }));
         }
-        variants.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        variants.sort_by_key(|v| std::cmp::Reverse(v.term.written.len()));
 
         let cooking = file
             .cooking
             .iter()
             .map(|c| Cooking {
-                query: phrases(&c.query),
+                query: terms(&c.query),
                 near: phrases(&c.near),
             })
             .collect();
@@ -150,26 +206,27 @@ impl Vocabulary {
             default_words: phrases(&file.default_words),
             variants,
             cooking,
-            as_sold: (phrases(&file.as_sold.words), file.as_sold.penalty),
-            soft: phrases(&file.soft),
+            as_sold: (terms(&file.as_sold.words), file.as_sold.penalty),
+            soft: terms(&file.soft),
         })
     }
 
-    /// The cooking state a phrase at the start of `words` names, and the phrase's length.
-    pub(crate) fn cooking_at(&self, words: &[String]) -> Option<(&Cooking, usize)> {
+    /// The cooking state the written words at the start of `written` name, and how many words.
+    pub(crate) fn cooking_at(&self, written: &[String]) -> Option<(&Cooking, usize)> {
         self.cooking
             .iter()
-            .flat_map(|c| c.query.iter().map(move |p| (c, p)))
-            .filter(|(_, p)| words.starts_with(p))
-            .max_by_key(|(_, p)| p.len())
-            .map(|(c, p)| (c, p.len()))
+            .flat_map(|c| c.query.iter().map(move |t| (c, t)))
+            .filter(|(_, t)| written.starts_with(&t.written))
+            .max_by_key(|(_, t)| t.written.len())
+            .map(|(c, t)| (c, t.written.len()))
     }
 
-    /// Whether a stem names a cooking method (in a query's or a name's words).
+    /// Whether a name's stem names a way of cooking (a prepared form; "raw" is none).
     pub(crate) fn is_cooking_word(&self, stem: &str) -> bool {
-        self.cooking.iter().any(|c| {
+        self.cooking.iter().filter(|c| !c.is_raw()).any(|c| {
             c.query
                 .iter()
+                .map(|t| &t.stems)
                 .chain(&c.near)
                 .any(|p| p.len() == 1 && p[0] == stem)
         })
@@ -181,12 +238,12 @@ impl Vocabulary {
             .any(|p| p.len() == 1 && p[0] == stem)
     }
 
-    pub(crate) fn soft_at(&self, words: &[String]) -> Option<usize> {
+    /// How many written words at the start of `written` are a soft phrase.
+    pub(crate) fn soft_at(&self, written: &[String]) -> Option<&Term> {
         self.soft
             .iter()
-            .filter(|p| words.starts_with(p))
-            .map(Vec::len)
-            .max()
+            .filter(|t| written.starts_with(&t.written))
+            .max_by_key(|t| t.written.len())
     }
 }
 
@@ -243,13 +300,18 @@ mod tests {
 
     #[test]
     fn phrases_are_matched_as_consecutive_words() {
-        let words = tokens("Peaches, canned, heavy syrup pack");
-        assert!(contains_phrase(&words, &tokens("heavy syrup")));
-        assert!(!contains_phrase(&words, &tokens("syrup heavy")));
-        assert!(!contains_phrase(&words, &[]));
+        let name = tokens("Peaches, canned, heavy syrup pack");
+        assert!(contains_phrase(&name, &tokens("heavy syrup")));
+        assert!(!contains_phrase(&name, &tokens("syrup heavy")));
+        assert!(!contains_phrase(&name, &[]));
         let v = vocabulary();
-        let (cooking, len) = v.cooking_at(&tokens("pan fried salmon")).unwrap();
+        let (cooking, len) = v.cooking_at(&words("pan fried salmon")).unwrap();
         assert_eq!(len, 2);
         assert!(cooking.near.contains(&tokens("stir-fried")));
+        assert!(
+            v.cooking_at(&words("fries")).is_none(),
+            "written forms: fries are no frying"
+        );
+        assert!(v.cooking_at(&words("toast")).is_none());
     }
 }
