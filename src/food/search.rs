@@ -857,4 +857,321 @@ fn better(candidate: &RankedFood, incumbent: &RankedFood) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summary(source: Source, id: &str, name: &str, brand: Option<&str>) -> FoodSummary {
+        FoodSummary {
+            id: id.into(),
+            source,
+            name: name.into(),
+            brand: brand.map(Into::into),
+            category: None,
+            data_type: None,
+            calories_per_100g: None,
+        }
+    }
+
+    fn usda(id: &str, name: &str) -> FoodSummary {
+        summary(Source::Usda, id, name, None)
+    }
+
+    fn names(ranked: &[RankedFood]) -> Vec<&str> {
+        ranked.iter().map(|r| r.food.name.as_str()).collect()
+    }
+
+    fn ids(ranked: &[RankedFood]) -> Vec<&str> {
+        ranked.iter().map(|r| r.food.id.as_str()).collect()
+    }
+
+
+    #[test]
+    fn normalize_folds_drops_stop_words_and_stems() {
+        assert_eq!(normalize("Bananas, raw"), "banana raw");
+        assert_eq!(normalize("  BANANA   raw!! "), "banana raw");
+        assert_eq!(normalize("Peaches, canned, in heavy syrup"), normalize("peach can heavy syrup"));
+        assert_eq!(normalize("cookies"), normalize("cookie"));
+        assert_eq!(normalize("Jalapeño"), "jalapeno");
+        assert_eq!(normalize(",,, !!"), "");
+    }
+
+    #[test]
+    fn the_food_named_scores_high_and_unrelated_zero() {
+        assert_eq!(match_score("banana", "Bananas, raw", None), 1.0);
+        assert_eq!(match_score("raw bananas", "Bananas, raw", None), 1.0);
+        assert_eq!(match_score("banana", "Apples, raw, with skin", None), 0.0);
+        assert_eq!(match_score("", "Bananas, raw", None), 0.0);
+        assert_eq!(match_score("banana", "", None), 0.0);
+        for (q, n) in [("x", "x, x, x"), ("1 2 3", "1 2 3"), ("a", ", , ,")] {
+            assert!((0.0..=1.0).contains(&match_score(q, n, None)));
+        }
+    }
+
+    #[test]
+    fn the_head_noun_decides_and_word_order_breaks_ties() {
+        let raw = match_score("banana", "Bananas, raw", None);
+        let bread = match_score("banana", "Bread, banana", None);
+        assert!(raw >= 0.8 && (0.5..CONFIDENT_MATCH).contains(&bread), "{raw} {bread}");
+        let drink = match_score("chocolate milk", "Milk, chocolate, fluid, commercial, whole", None);
+        let candy = match_score("chocolate milk", "Candies, milk chocolate", None);
+        assert!(drink > candy, "{drink} {candy}");
+        let candy = match_score("milk chocolate", "Candies, milk chocolate", None);
+        let drink = match_score("milk chocolate", "Milk, chocolate, fluid, commercial, whole", None);
+        assert!(candy > drink, "{candy} {drink}");
+        assert!(match_score("almonds", "Nuts, almonds", None) >= 0.95, "class prefix");
+        assert!(match_score("egg", "Pasta, homemade, made with egg, cooked", None) < CONFIDENT_MATCH);
+    }
+
+    #[test]
+    fn a_missing_query_word_is_never_confident() {
+        assert!(match_score("saffron risotto", "Spices, saffron", None) < 0.5);
+        assert_eq!(match_score("saffron risotto", "Rice, white, long-grain, regular, raw", None), 0.0);
+        assert!(match_score("cheese", "BURGER KING, WHOPPER, no cheese", None) < 0.5, "negated");
+        let ranked = rank("saffron risotto", vec![usda("1", "Spices, saffron"), usda("2", "Rice, white")]);
+        assert!(no_confident_match(&ranked));
+        assert!(no_confident_match(&[]));
+    }
+
+    #[test]
+    fn typos_and_joined_or_split_words_are_respelled_from_the_results() {
+        let typo = match_score("brocoli", "Broccoli, raw", None);
+        assert!((CONFIDENT_MATCH..0.9).contains(&typo), "{typo}");
+        assert!(match_score("icecream", "Ice creams, vanilla", None) >= 0.8);
+        assert!(match_score("straw berries", "Strawberries, raw", None) >= 0.8);
+        assert!(match_score("mochi", "Beverages, coffee, mocha", None) < 0.5);
+        // A word some result has is a real word, not a typo of another result's.
+        let ranked = rank("pear", vec![usda("1", "Peas, green, raw"), usda("2", "Pears, raw")]);
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        assert!(ranked[1].match_score < 0.5, "{}", ranked[1].match_score);
+    }
+
+    #[test]
+    fn vocabulary_readings_find_what_sr_calls_something_else() {
+        let aubergine = match_score("aubergine", "Eggplant, raw", None);
+        assert!(aubergine >= 0.9, "{aubergine}");
+        assert!(match_score("courgette", "Squash, summer, zucchini, includes skin, raw", None) >= 0.8);
+        assert!(match_score("garbanzo beans", "Chickpeas (garbanzo beans, bengal gram), mature seeds, raw", None) >= 0.8);
+        assert!(match_score("mayo", "Salad dressing, mayonnaise, regular", None) >= 0.8);
+        // The query's own words still count: a saved "aubergine dip" beats the alias reading.
+        let own = match_score("aubergine", "Aubergine", None);
+        assert!(own > aubergine, "{own} {aubergine}");
+    }
+
+    #[test]
+    fn cooking_states_meet_sr_words_and_cost_little_when_missing() {
+        let boiled = match_score("steamed broccoli", "Broccoli, cooked, boiled, drained, without salt", None);
+        let raw = match_score("steamed broccoli", "Broccoli, raw", None);
+        assert!(boiled > raw && boiled >= 0.9, "{boiled} {raw}");
+        assert!(raw >= 0.5, "an unmet cooking word is not a missing word: {raw}");
+        let poached = match_score("poached egg", "Egg, whole, cooked, poached", None);
+        assert!(poached >= 0.95, "{poached}");
+        let grilled = match_score("grilled salmon", "Fish, salmon, Atlantic, farmed, cooked, dry heat", None);
+        assert!(grilled > match_score("grilled salmon", "Fish, salmon, Atlantic, farmed, raw", None));
+        assert!(match_score("french fries", "Potatoes, french fried, all types, salt added in processing, frozen, unprepared", None) > 0.5);
+    }
+
+    #[test]
+    fn plain_foods_come_before_forms_the_query_did_not_name() {
+        let results = vec![
+            usda("1", "Bananas, dehydrated, or banana powder"),
+            usda("2", "Bread, banana"),
+            usda("3", "Bananas, raw"),
+            usda("4", "Babyfood, fruit, bananas with tapioca, strained"),
+        ];
+        let ranked = rank("banana", results.clone());
+        assert_eq!(ranked[0].food.name, "Bananas, raw");
+        assert!(ranked[1..].iter().all(|r| r.match_score < 0.8), "{ranked:?}");
+        assert_eq!(rank("dehydrated banana", results)[0].food.id, "1");
+        let ranked = rank(
+            "jello",
+            vec![usda("1", "Gelatin desserts, dry mix"), usda("2", "Gelatin desserts, dry mix, prepared with water")],
+        );
+        assert_eq!(ids(&ranked)[0], "2", "a dish as eaten, not as sold");
+        let ranked = rank(
+            "cottage cheese",
+            vec![usda("1", "Cheese, cottage, with vegetables"), usda("2", "Cheese, cottage, creamed, large or small curd")],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        let ranked = rank(
+            "oats",
+            vec![usda("1", "Cereals, QUAKER, Quick Oats, Dry"), usda("2", "Cereals, oats, regular and quick, not fortified, dry")],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"], "brand products after the generic food");
+    }
+
+    #[test]
+    fn custom_foods_come_first_then_score_then_usda_before_off() {
+        let results = vec![
+            summary(Source::Openfoodfacts, "3017", "Banana", Some("Chiquita")),
+            usda("173944", "Bananas, raw"),
+            summary(Source::Custom, "custom:1", "Smoothie, banana oat", None),
+            summary(Source::Openfoodfacts, "3018", "Bananas, raw", Some("Dole")),
+        ];
+        let ranked = rank("banana", results.clone());
+        assert_eq!(ids(&ranked), ["custom:1", "173944", "3017", "3018"]);
+        assert_eq!(ranked[1].match_score, 1.0);
+        let ranked = rank("chiquita banana", results);
+        assert_eq!(ids(&ranked)[..2], ["custom:1", "3017"]);
+        assert!(ranked[1].match_score > 0.8, "{}", ranked[1].match_score);
+        assert!(ranked[2].match_score < 0.5, "{}", ranked[2].match_score);
+        let typed = |id: &str, name: &str, data_type: &str| FoodSummary {
+            data_type: Some(data_type.into()),
+            ..usda(id, name)
+        };
+        let ranked = rank(
+            "banana",
+            vec![
+                summary(Source::Openfoodfacts, "off", "Bananas, plain", None),
+                typed("survey", "Bananas, ripe", "Survey (FNDDS)"),
+                typed("sr", "Bananas, raw", "SR Legacy"),
+                typed("foundation", "Bananas, fresh", "Foundation"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["foundation", "sr", "survey", "off"]);
+    }
+
+    #[test]
+    fn recall_lists_the_readings_for_the_catalog() {
+        let readings = recall("grilled aubergine");
+        assert_eq!(readings[0].required, ["aubergine"]);
+        assert!(readings[0].cooking.contains(&"broil".to_string()));
+        assert!(readings.iter().any(|r| r.required == ["eggplant"]));
+        assert!(recall(",,,").is_empty());
+        assert_eq!(index_words("Rolls, hot-dog, of the day"), [
+            ("rolls".to_string(), "roll".to_string()),
+            ("hot".to_string(), "hot".to_string()),
+            ("dog".to_string(), "dog".to_string()),
+            ("day".to_string(), "day".to_string()),
+        ]);
+        assert!(is_near_spelling("Brocoli", "broccoli", "broccoli"));
+    }
+
+    #[test]
+    fn duplicates_across_sources_keep_the_best() {
+        let results = vec![
+            summary(Source::Openfoodfacts, "off", "Bananas raw", None),
+            usda("usda", "Bananas, raw"),
+            summary(Source::Openfoodfacts, "dole", "Bananas, raw", Some("Dole")),
+        ];
+        // Same words, no brand: USDA scores higher (its head noun is banana) and survives in the
+        // first one's place; the branded product is another food.
+        assert_eq!(ids(&rank("banana", results)), ["usda", "dole"]);
+
+        // Equal scores: USDA wins over Open Food Facts whichever comes first.
+        let results = vec![
+            summary(Source::Openfoodfacts, "off", "Bananas, raw", None),
+            usda("usda", "BANANAS,  RAW"),
+        ];
+        assert_eq!(ids(&rank("banana", results)), ["usda"]);
+
+        // The owner's custom entry survives even when a public one scores higher.
+        let results = vec![
+            usda("usda", "Bananas, raw"),
+            summary(Source::Custom, "custom:1", "raw bananas", None),
+        ];
+        assert_eq!(ids(&rank("banana", results)), ["custom:1"]);
+
+        // Brand must match (case and punctuation aside).
+        let results = vec![
+            summary(Source::Openfoodfacts, "a", "Bananas", Some("Dole")),
+            summary(Source::Openfoodfacts, "b", "Bananas", Some("Chiquita")),
+            summary(Source::Openfoodfacts, "c", "Bananas", Some("DOLE")),
+        ];
+        assert_eq!(ids(&rank("banana", results)), ["a", "b"]);
+    }
+
+    #[test]
+    fn long_names_differing_in_one_word_of_ten_are_duplicates() {
+        let a = "Cereal, granola, oats, honey, almonds, raisins, dates, cranberries, flax, chia";
+        let b = "Cereal, granola, oats, honey, almonds, raisins, dates, cranberries, flax";
+        let c = "Cereal, granola, oats, honey, almonds, raisins, dates, cranberries";
+        assert_eq!(rank("granola", vec![usda("a", a), usda("b", b)]).len(), 1);
+        assert_eq!(rank("granola", vec![usda("a", a), usda("c", c)]).len(), 2);
+        let results = vec![usda("1", "Milk, whole"), usda("2", "Milk, whole, dry")];
+        assert_eq!(rank("milk", results).len(), 2);
+    }
+
+    #[test]
+    fn prefix_filter_is_exact() {
+        assert_eq!(prefix_len(0), 1);
+        assert_eq!(prefix_len(1), 1);
+        assert_eq!(prefix_len(9), 1);
+        assert_eq!(prefix_len(10), 2);
+        assert_eq!(prefix_len(20), 3);
+        let set = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Words>();
+        let nine = set(&["a", "b", "c", "d", "e", "f", "g", "h", "i"]);
+        let ten = set(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
+        assert!(near_duplicate(&nine, &ten));
+        assert!(!near_duplicate(&nine, &set(&["a", "b", "c"])));
+        assert!(near_duplicate(&Words::new(), &Words::new()));
+    }
+
+    #[test]
+    fn rank_serializes_flat_with_match_score() {
+        let ranked = rank("banana", vec![usda("173944", "Bananas, raw")]);
+        let json = serde_json::to_value(&ranked[0]).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "173944", "source": "usda", "name": "Bananas, raw", "matchScore": 1.0
+            })
+        );
+        let schema = serde_json::to_value(schemars::schema_for!(RankedFood)).unwrap();
+        assert!(schema["properties"]["matchScore"].is_object());
+        assert!(schema["properties"]["name"].is_object());
+    }
+
+    #[test]
+    fn rank_of_nothing_is_empty() {
+        assert!(rank("banana", Vec::new()).is_empty());
+        let ranked = rank(
+            "",
+            vec![
+                usda("1", "Bananas, raw"),
+                usda("2", "!!!"),
+                usda("3", "..."),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["1", "2"], "names without words are one food");
+        assert_eq!(ranked[0].match_score, 0.0);
+    }
+
+    /// Ranking over the whole SR Legacy name list, when the shared data is present.
+    /// Ranking over the whole SR Legacy name list, when the shared data is present.
+    #[test]
+    fn sr_legacy_top_results_are_the_plain_foods() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/usda-sr-legacy/sr_legacy/food.csv");
+        let Ok(csv) = std::fs::read_to_string(&path) else {
+            eprintln!("skipping: {} not found", path.display());
+            return;
+        };
+        let foods: Vec<FoodSummary> = csv
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.trim_matches('"').split("\",\"").collect();
+                Some(usda(fields.first()?, fields.get(2)?))
+            })
+            .collect();
+        assert!(foods.len() > 7000);
+        for (query, expected) in [
+            ("banana", "Bananas, raw"),
+            ("bananas", "Bananas, raw"),
+            (
+                "whole milk",
+                "Milk, whole, 3.25% milkfat, with added vitamin D",
+            ),
+            ("butter", "Butter, salted"),
+            ("egg", "Egg, whole, raw, fresh"),
+        ] {
+            let ranked = rank(query, foods.clone());
+            assert_eq!(
+                ranked[0].food.name,
+                expected,
+                "{query}: {:?}",
+                names(&ranked[..5])
+            );
+        }
+        let ranked = rank("sugar", foods);
+        assert!(names(&ranked[..3]).contains(&"Sugars, granulated"));
+    }
 }

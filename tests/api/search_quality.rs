@@ -13,13 +13,14 @@ use wiremock::{Mock, ResponseTemplate, matchers::any};
 use crate::catalog::sr_legacy_data;
 use crate::helpers::{Client, call_ok, spawn_app_with};
 
-/// Floors on both parts, set a little under the measured figures (QUALITY.md) so that a
-/// change that loses ground fails. Rates are fractions; `no_match_flagged` must stay perfect.
+/// Floors on both parts, set a little under the measured figures (QUALITY.md) so that a change
+/// that loses ground fails. Rates are fractions. They are under the targets (top-1 95 %,
+/// top-3 98 %, false no-confident-match 2 %, every no-match flagged): raise them as ranking gets there.
 const FLOORS: Figures = Figures {
-    top1: 0.6,
-    top3: 0.72,
-    false_no_confident: 0.45,
-    no_match_flagged: 0.9,
+    top1: 0.80,
+    top3: 0.90,
+    false_no_confident: 0.17,
+    no_match_flagged: 0.95,
 };
 
 /// One labelled query.
