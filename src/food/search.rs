@@ -391,8 +391,7 @@ fn score_reading(
     if category_only {
         head = CATEGORY_HEAD;
     }
-    covered_weight +=
-        head_weight * head.min(1.0) / if head > 0.0 && head < 1.0 { 1.0 } else { 1.0 };
+    covered_weight += head_weight * head.min(1.0);
     let total = name.total
         - penalized
             .iter()

@@ -154,10 +154,7 @@ fn category_len(segments: &[Segment], vocabulary: &Vocabulary) -> usize {
     // "McDONALD'S, french fries", "Cereals ready-to-eat, POST, GRAPE-NUTS Cereal": brand-only
     // segments are labels, and after a class so is a segment of form words only ("Tomato products,
     // canned, sauce").
-    loop {
-        let Some(segment) = segments.get(len).filter(|_| len + 1 < segments.len()) else {
-            break;
-        };
+    while let Some(segment) = segments.get(len).filter(|_| len + 1 < segments.len()) {
         let brand_only =
             !segment.written.is_empty() && segment.written.iter().all(|(_, brand)| *brand);
         let form_only = len > 0
@@ -273,9 +270,11 @@ impl Name {
                 for part in parts {
                     let stem = stem(part);
                     let numeric = stem.chars().all(char::is_numeric);
-                    let weight = if index < category_len || *brand || numeric {
-                        0.0
-                    } else if vocabulary.is_default(&stem) {
+                    let weight = if index < category_len
+                        || *brand
+                        || numeric
+                        || vocabulary.is_default(&stem)
+                    {
                         0.0
                     } else if index == identity_index {
                         IDENTITY * share
