@@ -12,3 +12,4 @@ mod supervision;
 mod telemetry;
 mod tidy;
 mod tools;
+mod upstreams;
