@@ -16,6 +16,7 @@ import argparse
 import http.server
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -123,10 +124,11 @@ def serve(binary, mock_port, timeout):
     for _ in range(200):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-            return process, port
+            return process, port, work
         except OSError:
             time.sleep(0.05)
     process.kill()
+    shutil.rmtree(work, ignore_errors=True)
     sys.exit("the server did not come up")
 
 
@@ -145,7 +147,7 @@ def main():
 
     for case in ["huge-length", "huge-chunked", "blackhole"]:
         MODE["body"] = "good"
-        process, port = serve(args.binary, mock_port, args.timeout)
+        process, port, work = serve(args.binary, mock_port, args.timeout)
         try:
             get_nutrition(port, "173944")
             print(f"== {case} (baseline VmHWM {status(process.pid)[0]}, upstream timeout {args.timeout})")
@@ -162,6 +164,7 @@ def main():
         finally:
             process.terminate()
             process.wait()
+            shutil.rmtree(work, ignore_errors=True)
     mock.shutdown()
 
 
