@@ -166,6 +166,8 @@ pub struct UsdaConfig {
     pub base_url: Url,
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    #[serde(flatten)]
+    pub limits: UpstreamLimits,
 }
 
 // The API key must never reach a log line, so Debug is written by hand.
@@ -175,6 +177,7 @@ impl std::fmt::Debug for UsdaConfig {
             .field("api_key", &"<redacted>")
             .field("base_url", &self.base_url.as_str())
             .field("timeout", &self.timeout)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -188,6 +191,22 @@ pub struct OpenFoodFactsConfig {
     pub timeout: Duration,
     pub product_requests_per_minute: u32,
     pub search_requests_per_minute: u32,
+    #[serde(flatten)]
+    pub limits: UpstreamLimits,
+}
+
+/// How food-mcp shields itself from one upstream (the same keys in `[usda]` and `[openfoodfacts]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct UpstreamLimits {
+    /// Largest answer body read; a longer one is stopped there and is an upstream error.
+    pub max_body_bytes: usize,
+    /// Most requests to this upstream at once; more wait for a free slot (within `timeout`).
+    pub max_concurrent_requests: usize,
+    /// Failed requests in a row that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker answers without asking before one probe request is let through.
+    #[serde(with = "humantime_serde")]
+    pub breaker_cool_down: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -408,6 +427,12 @@ mod tests {
         assert_eq!(config.metrics.bind, Some("127.0.0.1:9464".parse().unwrap()));
         assert_eq!(config.actors.call_timeout, Duration::from_secs(10));
         assert!(config.catalog.auto_import);
+        for limits in [config.usda.limits, config.openfoodfacts.limits] {
+            assert_eq!(limits.max_body_bytes, 4 * 1024 * 1024);
+            assert_eq!(limits.max_concurrent_requests, 8);
+            assert_eq!(limits.breaker_failures, 5);
+            assert_eq!(limits.breaker_cool_down, Duration::from_secs(30));
+        }
         assert!(
             config
                 .catalog
@@ -456,6 +481,8 @@ mod tests {
             jail.set_env("FOOD_MCP__LOG__FORMAT", "json");
             jail.set_env("FOOD_MCP__METRICS__BIND", "");
             jail.set_env("FOOD_MCP__ACTORS__CALL_TIMEOUT", "3s");
+            jail.set_env("FOOD_MCP__USDA__MAX_CONCURRENT_REQUESTS", "2");
+            jail.set_env("FOOD_MCP__OPENFOODFACTS__BREAKER_COOL_DOWN", "5m");
             let config = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(config.usda.api_key, "12345");
             assert_eq!(config.mcp_resource(), "https://food.example.com/mcp");
@@ -464,6 +491,11 @@ mod tests {
             assert_eq!(config.log.format, crate::telemetry::LogFormat::Json);
             assert_eq!(config.metrics.bind, None);
             assert_eq!(config.actors.call_timeout, Duration::from_secs(3));
+            assert_eq!(config.usda.limits.max_concurrent_requests, 2);
+            assert_eq!(
+                config.openfoodfacts.limits.breaker_cool_down,
+                Duration::from_secs(300)
+            );
             Ok(())
         });
     }

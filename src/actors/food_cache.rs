@@ -3,7 +3,9 @@
 //! It answers from storage while fresh, fetches upstream on a miss or expiry in a spawned task
 //! (its mailbox never waits on HTTP), coalesces concurrent misses for one key into one fetch
 //! (single-flight: later askers' reply ports are parked until the fetch lands), and serves an
-//! expired copy marked stale when the upstream fails.
+//! expired copy marked stale when the upstream fails. Each upstream has a circuit breaker
+//! ([`Breaker`]) kept here, beside the cached copies: while it is open (after repeated failures
+//! or a `Retry-After`) a lookup is answered at once, stale or with a clear error, without a fetch.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -20,6 +22,7 @@ use crate::config::CacheConfig;
 use crate::food::model::{Food, FoodSummary, Source};
 use crate::food::search;
 use crate::ports::{CacheEntry, CustomFood, FoodRepo, Payload, StorageError};
+use crate::sources::breaker::{Admission, Breaker};
 use crate::sources::{FoodSource, SourceError};
 
 /// How many results one upstream search fetches and caches; tools apply their own `limit` after
@@ -118,10 +121,11 @@ pub enum FoodCacheMsg {
         lookup: Lookup,
         reply: RpcReplyPort<Result<Cached<Payload>, CacheError>>,
     },
-    /// Inserts or replaces a saved food; its time to live starts again.
+    /// Inserts or replaces a saved food; its time to live starts again. Whether it replaced one is
+    /// decided in this same message, so concurrent saves of one food report one creation.
     SaveCustom {
         food: Box<Food>,
-        reply: RpcReplyPort<Result<CustomFood, CacheError>>,
+        reply: RpcReplyPort<Result<Saved, CacheError>>,
     },
     /// Every saved food.
     ListCustom {
@@ -146,9 +150,18 @@ pub struct Arguments {
     pub clock: Clock,
 }
 
+/// A saved food as stored, and whether it replaced an earlier one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Saved {
+    pub custom: CustomFood,
+    pub updated: bool,
+}
+
 pub struct State {
     repo: Arc<dyn FoodRepo>,
     upstreams: HashMap<Source, Arc<dyn FoodSource>>,
+    /// One per upstream; a restart starts them closed.
+    breakers: HashMap<Source, Breaker>,
     ttl: CacheConfig,
     clock: Clock,
     /// Fetches under way, by key: the expired copy to fall back on and everyone waiting.
@@ -175,6 +188,11 @@ impl Actor for FoodCache {
     ) -> Result<State, ActorProcessingErr> {
         Ok(State {
             repo: args.repo,
+            breakers: args
+                .upstreams
+                .iter()
+                .map(|u| (u.source(), Breaker::new(u.source(), &u.limits())))
+                .collect(),
             upstreams: args
                 .upstreams
                 .into_iter()
@@ -279,6 +297,15 @@ impl State {
             let _ = reply.send(Err(CacheError::SourceDisabled(lookup.source())));
             return;
         };
+        if let Some(breaker) = self.breakers.get_mut(&lookup.source())
+            && let Admission::Refuse(err) = breaker.admit(now_instant())
+        {
+            if entry.is_none() {
+                cache_outcome("refused");
+            }
+            let _ = reply.send(self.fall_back(entry, err));
+            return;
+        }
         cache_outcome("miss");
         let fetch_span = tracing::info_span!(
             "upstream.fetch",
@@ -346,6 +373,9 @@ impl State {
     }
 
     async fn fetched(&mut self, key: String, outcome: Result<Payload, SourceError>) {
+        if let Some(breaker) = self.breakers.get_mut(&upstream_source_of(&key)) {
+            breaker.record(now_instant(), outcome.as_ref().map(|_| ()));
+        }
         let Some(flight) = self.in_flight.remove(&key) else {
             return;
         };
@@ -375,23 +405,34 @@ impl State {
                     warning: None,
                 })
             }
-            Err(err) => match flight.stale {
-                Some(stale) if err.is_transient() => Ok({
-                    cache_outcome("stale");
-                    Cached {
-                        value: stale.payload,
-                        freshness: Freshness::Stale,
-                        warning: Some(format!(
-                            "{err}; showing data cached {} ago",
-                            age(self.clock.now() - stale.fetched_at)
-                        )),
-                    }
-                }),
-                _ => Err(CacheError::Upstream(err)),
-            },
+            // Nothing is written: a failed or unusable answer never replaces the cached copy.
+            Err(err) => self.fall_back(flight.stale, err),
         };
         for waiter in flight.waiters {
             let _ = waiter.send(answer.clone());
+        }
+    }
+
+    /// The answer when the upstream cannot give one: the expired copy, marked stale with what went
+    /// wrong, unless the error is definite (not found, an impossible id) or there is no copy.
+    fn fall_back(
+        &self,
+        stale: Option<CacheEntry>,
+        err: SourceError,
+    ) -> Result<Cached<Payload>, CacheError> {
+        match stale {
+            Some(stale) if err.allows_stale() => {
+                cache_outcome("stale");
+                Ok(Cached {
+                    value: stale.payload,
+                    freshness: Freshness::Stale,
+                    warning: Some(format!(
+                        "{err}; showing data cached {} ago",
+                        age(self.clock.now() - stale.fetched_at)
+                    )),
+                })
+            }
+            _ => Err(CacheError::Upstream(err)),
         }
     }
 
@@ -417,7 +458,13 @@ impl State {
         })
     }
 
-    async fn save_custom(&self, food: Food) -> Result<CustomFood, CacheError> {
+    async fn save_custom(&self, food: Food) -> Result<Saved, CacheError> {
+        let updated = self
+            .repo
+            .get_custom(&food.id)
+            .await
+            .map_err(storage_failed)?
+            .is_some();
         let now = self.clock.now();
         let custom = CustomFood {
             food,
@@ -428,7 +475,7 @@ impl State {
             .put_custom(&custom)
             .await
             .map_err(storage_failed)?;
-        Ok(custom)
+        Ok(Saved { custom, updated })
     }
 }
 
@@ -447,7 +494,15 @@ fn error_kind(err: &SourceError) -> &'static str {
         SourceError::RateLimited { .. } => "rate_limited",
         SourceError::Unavailable { .. } => "unavailable",
         SourceError::InvalidResponse { .. } => "invalid_response",
+        SourceError::NoNutrients { .. } => "no_nutrients",
+        SourceError::Throttled { .. } => "throttled",
+        SourceError::Suspended { .. } => "suspended",
     }
+}
+
+/// The breakers' clock: tokio's, so tests with paused time move it.
+fn now_instant() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 fn upstream_source_of(key: &str) -> Source {
@@ -528,7 +583,7 @@ impl FoodCacheHandle {
         }
     }
 
-    pub async fn save_custom(&self, food: Food) -> Result<CustomFood, CacheError> {
+    pub async fn save_custom(&self, food: Food) -> Result<Saved, CacheError> {
         let food = Box::new(food);
         self.actor
             .ask(|reply| FoodCacheMsg::SaveCustom { food, reply })
@@ -617,37 +672,59 @@ mod tests {
     /// A USDA stand-in that counts calls, can be made to fail, and can be held at a gate.
     struct FakeUsda {
         calls: AtomicUsize,
-        down: AtomicBool,
+        failure: Mutex<Option<SourceError>>,
         gate: Option<Semaphore>,
+    }
+
+    fn refused() -> SourceError {
+        SourceError::Unavailable {
+            upstream: Source::Usda,
+            reason: "connection refused".into(),
+        }
     }
 
     impl FakeUsda {
         fn new(gated: bool) -> Arc<FakeUsda> {
             Arc::new(FakeUsda {
                 calls: AtomicUsize::new(0),
-                down: AtomicBool::new(false),
+                failure: Mutex::new(None),
                 gate: gated.then(|| Semaphore::new(0)),
             })
+        }
+        /// Every call from now on fails with `err` (`None`: succeeds).
+        fn fail_with(&self, err: Option<SourceError>) {
+            *self.failure.lock().unwrap() = err;
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
         }
         async fn answer(&self) -> Result<(), SourceError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if let Some(gate) = &self.gate {
                 let _permit = gate.acquire().await;
             }
-            if self.down.load(Ordering::SeqCst) {
-                return Err(SourceError::Unavailable {
-                    upstream: Source::Usda,
-                    reason: "connection refused".into(),
-                });
+            match self.failure.lock().unwrap().clone() {
+                Some(err) => Err(err),
+                None => Ok(()),
             }
-            Ok(())
         }
     }
+
+    /// The default limits with a breaker that opens after [`BREAKER_FAILURES`] failures.
+    const BREAKER_FAILURES: u32 = 3;
+    const COOL_DOWN: Duration = Duration::from_secs(30);
 
     #[async_trait]
     impl FoodSource for FakeUsda {
         fn source(&self) -> Source {
             Source::Usda
+        }
+        fn limits(&self) -> crate::sources::UpstreamLimits {
+            crate::sources::UpstreamLimits {
+                breaker_failures: BREAKER_FAILURES,
+                breaker_cool_down: COOL_DOWN,
+                ..Config::defaults().usda.limits
+            }
         }
         async fn fetch_food(&self, id: &str) -> Result<Food, SourceError> {
             self.answer().await?;
@@ -757,7 +834,7 @@ mod tests {
         let (cache, clock) = start(Arc::default(), usda.clone()).await;
         cache.food(Source::Usda, "173944").await.unwrap();
         clock.advance(31 * DAY);
-        usda.down.store(true, Ordering::SeqCst);
+        usda.fail_with(Some(refused()));
         let stale = cache.food(Source::Usda, "173944").await.unwrap();
         assert_eq!(stale.freshness, Freshness::Stale);
         assert_eq!(stale.value.name, "Bananas, raw");
@@ -771,7 +848,7 @@ mod tests {
     #[tokio::test]
     async fn upstream_failure_with_nothing_cached_is_an_error() {
         let usda = FakeUsda::new(false);
-        usda.down.store(true, Ordering::SeqCst);
+        usda.fail_with(Some(refused()));
         let (cache, _clock) = start(Arc::default(), usda).await;
         let err = cache.food(Source::Usda, "173944").await.unwrap_err();
         assert!(
@@ -907,5 +984,141 @@ mod tests {
         assert_eq!(usda.calls.load(Ordering::SeqCst), 1);
         // The mailbox itself was never blocked: other requests are answered.
         assert!(cache.custom_foods().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn concurrent_saves_of_one_food_report_one_creation() {
+        let repo = Arc::new(MemoryRepo::default());
+        let (cache, _clock) = start(repo.clone(), FakeUsda::new(false)).await;
+        let saves: Vec<_> = (0..20)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.save_custom(custom("granola")).await })
+            })
+            .collect();
+        let mut created = 0;
+        for save in saves {
+            if !save.await.unwrap().unwrap().updated {
+                created += 1;
+            }
+        }
+        assert_eq!(created, 1);
+        assert_eq!(repo.custom.lock().unwrap().len(), 1);
+    }
+
+    /// Caches 173944, lets it expire, and makes the upstream fail with `err`.
+    async fn expired_copy_and_failing_upstream(
+        err: SourceError,
+    ) -> (FoodCacheHandle, Arc<FakeUsda>, Arc<MemoryRepo>) {
+        let repo = Arc::new(MemoryRepo::default());
+        let usda = FakeUsda::new(false);
+        let (cache, clock) = start(repo.clone(), usda.clone()).await;
+        cache.food(Source::Usda, "173944").await.unwrap();
+        clock.advance(31 * DAY);
+        usda.fail_with(Some(err));
+        (cache, usda, repo)
+    }
+
+    #[tokio::test]
+    async fn a_bad_answer_serves_the_copy_stale_and_never_replaces_it() {
+        for err in [
+            SourceError::InvalidResponse {
+                upstream: Source::Usda,
+                reason: "an HTML page instead of JSON".into(),
+            },
+            SourceError::NoNutrients {
+                upstream: Source::Usda,
+                id: "173944".into(),
+            },
+            SourceError::Throttled {
+                upstream: Source::Usda,
+                retry_after: Duration::from_secs(5),
+            },
+        ] {
+            let (cache, _usda, repo) = expired_copy_and_failing_upstream(err.clone()).await;
+            let before = repo.entries.lock().unwrap().clone();
+            let stale = cache.food(Source::Usda, "173944").await.unwrap();
+            assert_eq!(stale.freshness, Freshness::Stale, "{err}");
+            assert_eq!(stale.value.name, "Bananas, raw");
+            assert!(stale.warning.unwrap().starts_with(&err.to_string()));
+            assert_eq!(
+                *repo.entries.lock().unwrap(),
+                before,
+                "{err}: nothing written"
+            );
+        }
+        // "Not found" is an answer, not a failure: no stale copy for a food that is gone.
+        let gone = SourceError::NotFound {
+            upstream: Source::Usda,
+            id: "173944".into(),
+        };
+        let (cache, _usda, _repo) = expired_copy_and_failing_upstream(gone.clone()).await;
+        assert_eq!(
+            cache.food(Source::Usda, "173944").await.unwrap_err(),
+            CacheError::Upstream(gone)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_breaker_opens_answers_without_asking_and_a_probe_closes_it() {
+        let (cache, usda, _repo) = expired_copy_and_failing_upstream(refused()).await;
+        let calls_before = usda.calls();
+        for id in ["1", "2", "3"] {
+            let err = cache.food(Source::Usda, id).await.unwrap_err();
+            assert_eq!(err, CacheError::Upstream(refused()));
+        }
+        assert_eq!(usda.calls(), calls_before + 3);
+        // Open: an expired copy comes back stale and an uncached food fails, neither asking.
+        let stale = cache.food(Source::Usda, "173944").await.unwrap();
+        assert_eq!(stale.freshness, Freshness::Stale);
+        let warning = stale.warning.unwrap();
+        assert!(
+            warning.contains("not being asked for now (3 failed requests in a row"),
+            "{warning}"
+        );
+        let err = cache.food(Source::Usda, "4").await.unwrap_err().to_string();
+        assert!(err.contains("next attempt in 30s"), "{err}");
+        assert_eq!(usda.calls(), calls_before + 3, "no request while open");
+
+        // After the cool-down one probe goes out; it succeeds and closes the breaker.
+        tokio::time::advance(COOL_DOWN).await;
+        usda.fail_with(None);
+        let fresh = cache.food(Source::Usda, "173944").await.unwrap();
+        assert_eq!(fresh.freshness, Freshness::Fresh);
+        assert_eq!(
+            cache.food(Source::Usda, "5").await.unwrap().freshness,
+            Freshness::Fresh
+        );
+        assert_eq!(usda.calls(), calls_before + 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_obeyed_for_every_lookup_of_that_upstream() {
+        let limited = SourceError::RateLimited {
+            upstream: Source::Usda,
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        let (cache, usda, _repo) = expired_copy_and_failing_upstream(limited).await;
+        let calls_before = usda.calls();
+        for _ in 0..5 {
+            let stale = cache.food(Source::Usda, "173944").await.unwrap();
+            assert_eq!(stale.freshness, Freshness::Stale);
+        }
+        let err = cache.search(Source::Usda, "milk").await.unwrap_err();
+        assert!(
+            err.to_string().contains("rate limit reached; retry in 30s"),
+            "{err}"
+        );
+        assert_eq!(
+            usda.calls(),
+            calls_before + 1,
+            "one request inside the Retry-After"
+        );
+        tokio::time::advance(Duration::from_secs(30)).await;
+        usda.fail_with(None);
+        assert_eq!(
+            cache.food(Source::Usda, "173944").await.unwrap().freshness,
+            Freshness::Fresh
+        );
     }
 }

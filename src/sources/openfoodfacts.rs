@@ -17,10 +17,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::http::{
-    ceil_secs, format_amount, lenient_f64, lenient_object, lenient_string, lenient_vec, number,
-    parse_json, retry_after, send_json, transport_error,
+    Answer, Gate, ceil_secs, format_amount, lenient_f64, lenient_object, lenient_string, listed,
+    number, object_or_null, parse_json, retry_after, usable_results,
 };
-use super::{ConfigError, FoodSource, SourceError};
+use super::{ConfigError, FoodSource, SourceError, UpstreamLimits};
 use crate::config::OpenFoodFactsConfig;
 use crate::food::model::{Basis, Food, FoodSummary, Serving, Source};
 use crate::food::nutrients::{NutrientKey, Nutrients};
@@ -32,7 +32,7 @@ const PRODUCT_FIELDS: &str = "code,product_name,product_name_en,generic_name,bra
 const SEARCH_FIELDS: &str =
     "code,product_name,product_name_en,generic_name,brands,categories,nutriments";
 const MAX_PAGE_SIZE: usize = 100;
-/// A request waits for the local limiter at most this long; beyond it the caller gets `RateLimited`
+/// A request waits for the local limiter at most this long; beyond it the caller gets `Throttled`
 /// (and may serve a cached copy) instead of a tool call that hangs.
 const MAX_LIMITER_WAIT: Duration = Duration::from_secs(2);
 const KJ_PER_KCAL: f64 = 4.184;
@@ -83,13 +83,14 @@ pub struct OpenFoodFactsClient {
     http: reqwest::Client,
     base: String,
     user_agent: HeaderValue,
-    timeout: Duration,
+    limits: UpstreamLimits,
+    gate: Gate,
     products: DefaultDirectRateLimiter,
     searches: DefaultDirectRateLimiter,
 }
 
 impl OpenFoodFactsClient {
-    /// Fails when the User-Agent cannot be a header value or a per-minute limit is zero.
+    /// Fails when the User-Agent cannot be a header value or a limit is zero.
     pub fn new(
         config: &OpenFoodFactsConfig,
         http: reqwest::Client,
@@ -105,7 +106,8 @@ impl OpenFoodFactsClient {
             http,
             base: config.base_url.as_str().trim_end_matches('/').to_string(),
             user_agent,
-            timeout: config.timeout,
+            limits: config.limits,
+            gate: Gate::new(UPSTREAM, config.timeout, &config.limits)?,
             products: limiter(
                 config.product_requests_per_minute,
                 "openfoodfacts.product_requests_per_minute",
@@ -127,21 +129,19 @@ impl OpenFoodFactsClient {
     ) -> Result<Vec<u8>, SourceError> {
         acquire(limiter).await?;
         let request = request.header(USER_AGENT, self.user_agent.clone());
-        let response = send_json(request, UPSTREAM, self.timeout).await?;
-        let status = response.status();
-        let retry = retry_after(response.headers());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| transport_error(UPSTREAM, err, self.timeout))?;
+        let Answer {
+            status,
+            headers,
+            body,
+        } = self.gate.exchange(request).await?;
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let reason = format!("HTTP {}", status.as_u16());
         Err(match (status, code) {
             (StatusCode::TOO_MANY_REQUESTS, _) => SourceError::RateLimited {
                 upstream: UPSTREAM,
-                retry_after: retry.map(ceil_secs),
+                retry_after: retry_after(&headers).map(ceil_secs),
             },
             (StatusCode::NOT_FOUND, Some(code)) => SourceError::NotFound {
                 upstream: UPSTREAM,
@@ -165,6 +165,10 @@ impl FoodSource for OpenFoodFactsClient {
         UPSTREAM
     }
 
+    fn limits(&self) -> UpstreamLimits {
+        self.limits
+    }
+
     #[tracing::instrument(name = "openfoodfacts.fetch_food", skip(self))]
     async fn fetch_food(&self, id: &str) -> Result<Food, SourceError> {
         let code = parse_barcode(id)?;
@@ -175,14 +179,31 @@ impl FoodSource for OpenFoodFactsClient {
         let body = self.send(request, &self.products, Some(code)).await?;
         let response: ProductResponse = parse_json(UPSTREAM, &body)?;
         // v2 answers an unknown barcode with 404, older deployments with 200 and `status: 0`.
-        let found = response.status.as_ref().and_then(number) != Some(0.0);
-        match response.product {
-            Some(product) if found => Ok(food_from_product(code, product)),
-            _ => Err(SourceError::NotFound {
+        let not_found = response.status.as_ref().and_then(number) == Some(0.0);
+        let food = match response.product {
+            _ if not_found => {
+                return Err(SourceError::NotFound {
+                    upstream: UPSTREAM,
+                    id: code.to_string(),
+                });
+            }
+            Some(product) => food_from_product(code, product),
+            None => {
+                return Err(SourceError::InvalidResponse {
+                    upstream: UPSTREAM,
+                    reason: "the answer holds no product".into(),
+                });
+            }
+        };
+        // A product without a usable value would answer every nutrient "no data", and replace a
+        // good cached copy with that.
+        if food.nutrients.is_empty() {
+            return Err(SourceError::NoNutrients {
                 upstream: UPSTREAM,
                 id: code.to_string(),
-            }),
+            });
         }
+        Ok(food)
     }
 
     #[tracing::instrument(name = "openfoodfacts.search", skip(self))]
@@ -204,7 +225,7 @@ impl FoodSource for OpenFoodFactsClient {
                 ("fields", SEARCH_FIELDS),
             ]);
         let body = self.send(request, &self.searches, None).await?;
-        let mut results = summaries_from_search(parse_json(UPSTREAM, &body)?);
+        let mut results = summaries_from_search(parse_json(UPSTREAM, &body)?)?;
         results.truncate(limit);
         Ok(results)
     }
@@ -228,7 +249,7 @@ fn limiter(
     ))
 }
 
-/// Takes one request from `limiter`, sleeping when the slot is near; a far slot is `RateLimited`.
+/// Takes one request from `limiter`, sleeping when the slot is near; a far slot is `Throttled`.
 async fn acquire(limiter: &DefaultDirectRateLimiter) -> Result<(), SourceError> {
     let mut waited = Duration::ZERO;
     loop {
@@ -238,9 +259,9 @@ async fn acquire(limiter: &DefaultDirectRateLimiter) -> Result<(), SourceError> 
         };
         if waited + wait > MAX_LIMITER_WAIT {
             tracing::debug!(upstream = %UPSTREAM, ?wait, "client-side rate limit reached");
-            return Err(SourceError::RateLimited {
+            return Err(SourceError::Throttled {
                 upstream: UPSTREAM,
-                retry_after: Some(ceil_secs(wait)),
+                retry_after: ceil_secs(wait),
             });
         }
         tokio::time::sleep(wait).await;
@@ -267,15 +288,16 @@ fn parse_barcode(id: &str) -> Result<&str, SourceError> {
 struct ProductResponse {
     #[serde(default)]
     status: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_object")]
+    /// Absent when not found; anything but an object is a broken answer.
+    #[serde(default, deserialize_with = "object_or_null")]
     product: Option<Product>,
 }
 
-/// `products` is required: a 200 without it is not a search answer.
+/// `products` is required and must be a list: a 200 without it is not a search answer.
 #[derive(Deserialize)]
 struct SearchResponse {
-    #[serde(deserialize_with = "lenient_vec")]
-    products: Vec<Product>,
+    #[serde(deserialize_with = "listed")]
+    products: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -348,23 +370,19 @@ fn food_from_product(code: &str, product: Product) -> Food {
 }
 
 /// Search results without a valid barcode or any name are dropped: nothing could be done with them.
-fn summaries_from_search(response: SearchResponse) -> Vec<FoodSummary> {
-    response
-        .products
-        .into_iter()
-        .filter_map(|product| {
-            let id = parse_barcode(product.code.as_deref()?).ok()?.to_string();
-            Some(FoodSummary {
-                id,
-                source: UPSTREAM,
-                name: product.name()?,
-                brand: product.brand(),
-                category: product.category(),
-                data_type: None,
-                calories_per_100g: product.nutriments.as_ref().and_then(kcal_per_100g),
-            })
+fn summaries_from_search(response: SearchResponse) -> Result<Vec<FoodSummary>, SourceError> {
+    usable_results(UPSTREAM, response.products, |product: Product| {
+        let id = parse_barcode(product.code.as_deref()?).ok()?.to_string();
+        Some(FoodSummary {
+            id,
+            source: UPSTREAM,
+            name: product.name()?,
+            brand: product.brand(),
+            category: product.category(),
+            data_type: None,
+            calories_per_100g: product.nutriments.as_ref().and_then(kcal_per_100g),
         })
-        .collect()
+    })
 }
 
 /// Per-100 g nutrients from `nutriments`. Values that cannot be true (negative, not numbers, more than
@@ -629,7 +647,8 @@ mod tests {
 
     #[test]
     fn search_results_become_summaries() {
-        let results = summaries_from_search(parse_json(UPSTREAM, SEARCH.as_bytes()).unwrap());
+        let results =
+            summaries_from_search(parse_json(UPSTREAM, SEARCH.as_bytes()).unwrap()).unwrap();
         assert_eq!(results.len(), 3, "the nameless product is dropped");
         assert_eq!(results[0].id, "3017620422003");
         assert_eq!(results[0].brand.as_deref(), Some("Nutella"));
@@ -678,6 +697,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             product_requests_per_minute: products,
             search_requests_per_minute: searches,
+            limits: crate::config::Config::defaults().openfoodfacts.limits,
         }
     }
 
@@ -832,9 +852,9 @@ mod tests {
                 .unwrap();
         off.search("nutella", 5).await.unwrap();
         match off.search("nutella", 5).await {
-            Err(SourceError::RateLimited {
+            Err(SourceError::Throttled {
                 upstream: Source::Openfoodfacts,
-                retry_after: Some(wait),
+                retry_after: wait,
             }) => {
                 assert!(
                     (Duration::from_secs(9)..=Duration::from_secs(10)).contains(&wait),

@@ -8,19 +8,18 @@
 //! reqwest's error text nor a log line can carry it.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::http::{
-    ceil_secs, format_amount, lenient_f64, lenient_object, lenient_string, lenient_vec, parse_json,
-    retry_after, send_json, transport_error,
+    Answer, Gate, ceil_secs, format_amount, lenient_f64, lenient_object, lenient_string,
+    lenient_vec, listed, parse_json, retry_after, usable_results,
 };
-use super::{ConfigError, FoodSource, SourceError};
+use super::{ConfigError, FoodSource, SourceError, UpstreamLimits};
 use crate::config::UsdaConfig;
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Serving, Source};
 use crate::food::nutrients::{NutrientKey, Nutrients};
@@ -39,11 +38,12 @@ pub struct UsdaClient {
     http: reqwest::Client,
     base: String,
     api_key: HeaderValue,
-    timeout: Duration,
+    limits: UpstreamLimits,
+    gate: Gate,
 }
 
 impl UsdaClient {
-    /// Fails only when the configured API key cannot be sent as a header value.
+    /// Fails when the configured API key cannot be sent as a header value or a limit is zero.
     pub fn new(config: &UsdaConfig, http: reqwest::Client) -> Result<UsdaClient, ConfigError> {
         let mut api_key =
             HeaderValue::from_str(config.api_key.trim()).map_err(|_| ConfigError {
@@ -56,7 +56,8 @@ impl UsdaClient {
             http,
             base: config.base_url.as_str().trim_end_matches('/').to_string(),
             api_key,
-            timeout: config.timeout,
+            limits: config.limits,
+            gate: Gate::new(UPSTREAM, config.timeout, &config.limits)?,
         })
     }
 
@@ -68,15 +69,13 @@ impl UsdaClient {
         food_id: Option<&str>,
     ) -> Result<Vec<u8>, SourceError> {
         let request = request.header(API_KEY_HEADER, self.api_key.clone());
-        let response = send_json(request, UPSTREAM, self.timeout).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| transport_error(UPSTREAM, err, self.timeout))?;
+        let Answer {
+            status,
+            headers,
+            body,
+        } = self.gate.exchange(request).await?;
         if status.is_success() {
-            Ok(body.to_vec())
+            Ok(body)
         } else {
             Err(status_error(status, &headers, &body, food_id))
         }
@@ -87,6 +86,10 @@ impl UsdaClient {
 impl FoodSource for UsdaClient {
     fn source(&self) -> Source {
         UPSTREAM
+    }
+
+    fn limits(&self) -> UpstreamLimits {
+        self.limits
     }
 
     #[tracing::instrument(name = "usda.fetch_food", skip(self))]
@@ -111,7 +114,7 @@ impl FoodSource for UsdaClient {
         });
         let url = format!("{}/foods/search", self.base);
         let body = self.send(self.http.post(url).json(&body), None).await?;
-        let mut results = summaries_from_search(parse_json(UPSTREAM, &body)?);
+        let mut results = summaries_from_search(parse_json(UPSTREAM, &body)?)?;
         results.truncate(limit);
         Ok(results)
     }
@@ -292,11 +295,12 @@ struct LabelNutrient {
     value: Option<f64>,
 }
 
-/// `POST /foods/search`. `foods` is required: a 200 without it is not a search answer.
+/// `POST /foods/search`. `foods` is required and must be a list: a 200 without it (or with
+/// `"foods": "x"`) is not a search answer, and must never be cached as "no results".
 #[derive(Deserialize)]
 struct SearchResponse {
-    #[serde(deserialize_with = "lenient_vec")]
-    foods: Vec<SearchFood>,
+    #[serde(deserialize_with = "listed")]
+    foods: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -360,6 +364,14 @@ fn food_from_detail(id: &str, detail: FoodDetail) -> Result<Food, SourceError> {
     ) {
         fill_core_from_label(&mut nutrients, labels, grams);
     }
+    // Every FoodData Central food reports nutrients: one without any is a broken answer, and
+    // would otherwise replace a good cached copy with a food whose every value is "no data".
+    if nutrients.is_empty() {
+        return Err(SourceError::NoNutrients {
+            upstream: UPSTREAM,
+            id: id.to_string(),
+        });
+    }
     let mut portions: Vec<FoodPortion> = detail.food_portions;
     portions.sort_by(|a, b| {
         let key = |p: &FoodPortion| p.sequence_number.unwrap_or(f64::MAX);
@@ -387,34 +399,30 @@ fn food_from_detail(id: &str, detail: FoodDetail) -> Result<Food, SourceError> {
     })
 }
 
-fn summaries_from_search(response: SearchResponse) -> Vec<FoodSummary> {
-    response
-        .foods
-        .into_iter()
-        .filter_map(|food| {
-            let id = food.fdc_id.filter(|id| parse_fdc_id(id).is_ok())?;
-            let calories = nutrients_from_rows(food.food_nutrients.iter().filter_map(|row| {
-                Some((
-                    row.nutrient_number.as_deref()?,
-                    row.unit_name.as_deref(),
-                    row.value?,
-                ))
-            }))
-            .get(&NutrientKey::Calories)
-            .copied();
-            Some(FoodSummary {
-                id,
-                source: UPSTREAM,
-                name: food.description?,
-                brand: food.brand_name.or(food.brand_owner),
-                category: food
-                    .branded_food_category
-                    .or_else(|| food.food_category.map(Category::into_text)),
-                data_type: food.data_type,
-                calories_per_100g: calories,
-            })
+fn summaries_from_search(response: SearchResponse) -> Result<Vec<FoodSummary>, SourceError> {
+    usable_results(UPSTREAM, response.foods, |food: SearchFood| {
+        let id = food.fdc_id.filter(|id| parse_fdc_id(id).is_ok())?;
+        let calories = nutrients_from_rows(food.food_nutrients.iter().filter_map(|row| {
+            Some((
+                row.nutrient_number.as_deref()?,
+                row.unit_name.as_deref(),
+                row.value?,
+            ))
+        }))
+        .get(&NutrientKey::Calories)
+        .copied();
+        Some(FoodSummary {
+            id,
+            source: UPSTREAM,
+            name: food.description?,
+            brand: food.brand_name.or(food.brand_owner),
+            category: food
+                .branded_food_category
+                .or_else(|| food.food_category.map(Category::into_text)),
+            data_type: food.data_type,
+            calories_per_100g: calories,
         })
-        .collect()
+    })
 }
 
 /// Picks, for each nutrient, the row with the most preferred USDA number (energy: 208, then 958, then
@@ -514,8 +522,10 @@ fn portion(p: FoodPortion) -> Option<Portion> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-    use serde_json::Value;
+    use crate::config::Config;
     use wiremock::matchers::{body_partial_json, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -765,7 +775,8 @@ mod tests {
 
     #[test]
     fn search_results_become_summaries_with_calories() {
-        let results = summaries_from_search(parse_json(UPSTREAM, SEARCH.as_bytes()).unwrap());
+        let results =
+            summaries_from_search(parse_json(UPSTREAM, SEARCH.as_bytes()).unwrap()).unwrap();
         let by_id = |id: &str| results.iter().find(|r| r.id == id).unwrap();
         assert_eq!(results.len(), 4);
         let banana = by_id("173944");
@@ -860,6 +871,7 @@ mod tests {
             api_key: KEY.to_string(),
             base_url: format!("{}/fdc/v1", server.uri()).parse().unwrap(),
             timeout,
+            limits: Config::defaults().usda.limits,
         };
         UsdaClient::new(&config, reqwest::Client::new()).unwrap()
     }
@@ -971,7 +983,7 @@ mod tests {
                 retry_after: None
             }
         );
-        assert!(err.is_transient());
+        assert!(err.allows_stale() && err.is_upstream_failure());
     }
 
     #[tokio::test]
@@ -1057,6 +1069,7 @@ mod tests {
             api_key: KEY.to_string(),
             base_url: format!("http://127.0.0.1:{port}/fdc/v1").parse().unwrap(),
             timeout: Duration::from_secs(5),
+            limits: Config::defaults().usda.limits,
         };
         let usda = UsdaClient::new(&config, reqwest::Client::new()).unwrap();
         let err = usda.fetch_food("173944").await.unwrap_err();
@@ -1093,7 +1106,15 @@ mod tests {
             api_key: "bad\nkey".into(),
             base_url: "http://127.0.0.1:1".parse().unwrap(),
             timeout: Duration::from_secs(1),
+            limits: Config::defaults().usda.limits,
         };
         assert!(UsdaClient::new(&config, reqwest::Client::new()).is_err());
+        let mut no_slots = UsdaConfig {
+            api_key: KEY.into(),
+            ..config
+        };
+        no_slots.limits.max_concurrent_requests = 0;
+        let err = UsdaClient::new(&no_slots, reqwest::Client::new()).err();
+        assert_eq!(err.map(|e| e.setting), Some("usda.max_concurrent_requests"));
     }
 }

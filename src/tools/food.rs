@@ -294,22 +294,17 @@ impl FoodService {
     /// Validates and stores a custom food; the same name and brand replace the earlier one.
     pub async fn save(&self, input: SaveFoodInput) -> Result<SaveFoodOutput, ToolError> {
         let food = custom_food(input)?;
-        let updated = match self.cache.food(Source::Custom, &food.id).await {
-            Ok(_) => true,
-            Err(CacheError::CustomNotFound(_)) => false,
-            Err(err) => return Err(err.into()),
-        };
         let stored_as = match &food.basis {
             Basis::Per100g => "per 100 g".to_string(),
             Basis::PerServing { amount, unit } => format!("per {amount} {unit}"),
         };
         let saved = self.cache.save_custom(food).await?;
         Ok(SaveFoodOutput {
-            id: saved.food.id,
+            id: saved.custom.food.id,
             source: Source::Custom,
-            name: saved.food.name,
-            brand: saved.food.brand,
-            updated,
+            name: saved.custom.food.name,
+            brand: saved.custom.food.brand,
+            updated: saved.updated,
             stored_as,
         })
     }

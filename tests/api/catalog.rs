@@ -589,6 +589,7 @@ async fn the_catalog_and_the_api_give_one_food_the_same_portions() {
         api_key: "test-key".into(),
         base_url: server.uri().parse().unwrap(),
         timeout: Duration::from_secs(5),
+        limits: food_mcp::config::Config::defaults().usda.limits,
     };
     let api = UsdaClient::new(&config, reqwest::Client::new()).unwrap();
 

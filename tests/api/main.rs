@@ -14,3 +14,4 @@ mod telemetry;
 mod tidy;
 mod tools;
 mod ui;
+mod upstreams;
