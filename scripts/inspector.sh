@@ -123,6 +123,7 @@ failed=0
 inspect() { node "$CLI" --cli "$BASE/mcp" --transport http "$@" </dev/null; }
 
 # tools/list --strict: every portability problem on stderr; exit 6 on an error-severity one.
+EXPECTED_TOOLS="calculate_meal delete_diary_entry get_diary get_goals get_nutrition log_food save_food search_food set_goals update_diary_entry"
 rc=0
 inspect --method tools/list --strict >"$WORK/tools-list.json" 2>"$WORK/tools-list.err" || rc=$?
 summary="$(grep -E '^[0-9]+ errors, [0-9]+ warnings' "$WORK/tools-list.err" | tail -1 || true)"
@@ -130,7 +131,7 @@ errors="$(sed -n 's/^\([0-9]*\) errors.*/\1/p' <<<"$summary")"
 warnings="$(sed -n 's/^[0-9]* errors, \([0-9]*\) warnings.*/\1/p' <<<"$summary")"
 errors="${errors:-0}" warnings="${warnings:-0}"
 tools="$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(l.tools.map(t=>t.name).sort().join(" "))' "$WORK/tools-list.json" 2>/dev/null || true)"
-if [[ $rc -eq 0 && "$tools" == "calculate_meal get_nutrition save_food search_food" && $errors -eq 0 && $warnings -le $MAX_WARNINGS ]]; then
+if [[ $rc -eq 0 && "$tools" == "$EXPECTED_TOOLS" && $errors -eq 0 && $warnings -le $MAX_WARNINGS ]]; then
   passed=$((passed + 1))
   printf 'PASS  %-44s %s errors, %s warnings\n' "tools/list --strict" "$errors" "$warnings"
 else
@@ -146,7 +147,9 @@ call() {
   shift 2
   out="$WORK/call-$tool.json"
   rc=0
-  inspect --method tools/call --tool-name "$tool" --tool-arg "$@" >"$out" 2>"$out.err" || rc=$?
+  local args=()
+  (($# > 0)) && args=(--tool-arg "$@")
+  inspect --method tools/call --tool-name "$tool" "${args[@]}" >"$out" 2>"$out.err" || rc=$?
   if [[ $rc -eq 0 ]]; then
     passed=$((passed + 1))
     printf 'PASS  %-44s\n' "$label"
@@ -162,6 +165,14 @@ call "calculate_meal numeric and string ids" calculate_meal \
   'items=[{"foodId":173944,"source":"usda","amount":1,"unit":"medium"},{"foodId":"171265","source":"usda","amount":1,"unit":"cup"}]'
 call "save_food" save_food name="Overnight oats" 'servingSize={"amount":250,"unit":"g"}' \
   'nutrients={"calories":350,"protein_g":15}'
+call "set_goals" set_goals 'goals={"calories":2000,"protein_g":120}'
+call "get_goals (no arguments)" get_goals
+call "log_food with a numeric id" log_food \
+  'items=[{"foodId":173944,"source":"usda","amount":1,"unit":"medium"}]' date=2026-03-14 meal=breakfast
+call "get_diary" get_diary date=2026-03-14
+entry="$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(r.structuredContent.entries[0].id)' "$WORK/call-log_food.json" 2>/dev/null || echo missing)"
+call "update_diary_entry" update_diary_entry entryId="$entry" amount=2
+call "delete_diary_entry" delete_diary_entry entryId="$entry"
 
 if ((failed > 0)); then
   show_server_log 40
