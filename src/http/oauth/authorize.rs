@@ -688,4 +688,30 @@ mod tests {
             assert!(html.contains(part), "{part} missing from {html}");
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// An authorization request written as a query string reads back field by field, in the
+        /// order the CSRF token binds — whatever the values hold (`&`, `=`, `+`, `%`, non-ASCII).
+        #[test]
+        fn authorization_queries_read_back_field_by_field(
+            fields in proptest::collection::vec(proptest::option::of("\\PC{1,24}"), 8)
+        ) {
+            const NAMES: [&str; 8] = [
+                "response_type", "client_id", "redirect_uri", "state", "scope",
+                "code_challenge", "code_challenge_method", "resource",
+            ];
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in NAMES.iter().zip(&fields) {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+            let query = query.finish();
+            let parsed: AuthorizeParams = serde_urlencoded::from_str(&query).unwrap();
+            let expected: Vec<Option<&str>> = fields.iter().map(|f| f.as_deref()).collect();
+            proptest::prop_assert_eq!(parsed.bound().to_vec(), expected);
+        }
+    }
 }
