@@ -22,7 +22,7 @@ use crate::first_run;
 use crate::http::bearer::{BearerState, require_bearer};
 use crate::http::oauth::metadata::RESOURCE_METADATA_PATH;
 use crate::http::oauth::{self, Actors, OAuthState};
-use crate::http::{health, owner::OwnerPassword};
+use crate::http::{fallback, health, home, owner::OwnerPassword};
 use crate::mcp;
 use crate::sources::{FoodSource, openfoodfacts::OpenFoodFactsClient, usda::UsdaClient};
 use crate::storage::catalog::CatalogStore;
@@ -105,7 +105,8 @@ impl App {
         let mut router = Router::new();
         if config.auth.enabled {
             let oauth_state = start_oauth(&config, &pool, &clock, &mut supervision).await?;
-            mcp = mcp.layer(middleware::from_fn_with_state(
+            // `route_layer`: the challenge belongs to /mcp, not to the fallback's unknown paths.
+            mcp = mcp.route_layer(middleware::from_fn_with_state(
                 BearerState {
                     tokens: oauth_state.tokens.clone(),
                     resource: config.mcp_resource(),
@@ -114,6 +115,7 @@ impl App {
                 },
                 require_bearer,
             ));
+            mcp = mcp.route_layer(middleware::from_fn(fallback::mcp_methods));
             let limits = oauth_state.clone();
             background.push(tokio::spawn(async move {
                 let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -133,7 +135,9 @@ impl App {
         ));
         let router = router
             .merge(health::router(pool.clone(), supervision.roster()))
+            .merge(home::router(&config))
             .merge(mcp)
+            .fallback(fallback::not_found)
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 REQUEST_TIMEOUT,

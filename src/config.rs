@@ -280,6 +280,10 @@ pub struct AuthConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct McpConfig {
     pub max_request_bytes: usize,
+    /// Browser origins besides `public_url`'s own whose requests /mcp accepts (a request
+    /// without `Origin` is not from a browser page and is always accepted).
+    #[serde(default)]
+    pub allowed_origins: Vec<Url>,
 }
 
 /// A string setting that an environment variable may spell as a number or boolean: figment parses
@@ -344,6 +348,33 @@ impl Config {
     /// The canonical MCP resource identifier (`{public_url}/mcp`).
     pub fn mcp_resource(&self) -> String {
         format!("{}/mcp", self.public_base())
+    }
+
+    /// `Origin` values /mcp accepts (the MCP transport requires servers to check it, against DNS
+    /// rebinding and cross-site pages): `public_url`'s origin — with a loopback public URL, also
+    /// the other loopback spellings on its port — and `mcp.allowed_origins`. Each is written with
+    /// its port, which is how rmcp matches exactly that port.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        let with_port = |url: &Url| {
+            let host = url.host_str()?;
+            let port = url.port_or_known_default()?;
+            Some(format!("{}://{host}:{port}", url.scheme()))
+        };
+        let mut origins: Vec<String> = match self.public_url.host_str() {
+            Some(host) if ["localhost", "127.0.0.1", "[::1]"].contains(&host) => {
+                ["localhost", "127.0.0.1", "[::1]"]
+                    .iter()
+                    .filter_map(|name| {
+                        let mut url = self.public_url.clone();
+                        url.set_host(Some(name)).ok()?;
+                        with_port(&url)
+                    })
+                    .collect()
+            }
+            _ => with_port(&self.public_url).into_iter().collect(),
+        };
+        origins.extend(self.mcp.allowed_origins.iter().filter_map(with_port));
+        origins
     }
 
     /// Host header values /mcp accepts: the public URL's authority.
@@ -414,6 +445,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn allowed_origins_are_the_public_origin_and_the_configured_ones() {
+        let mut config = Config::defaults();
+        config.public_url = "https://food.example.com".parse().unwrap();
+        config.mcp.allowed_origins = vec![
+            "https://inspector.example.com".parse().unwrap(),
+            "http://localhost:6274".parse().unwrap(),
+        ];
+        assert_eq!(
+            config.allowed_origins(),
+            vec![
+                "https://food.example.com:443",
+                "https://inspector.example.com:443",
+                "http://localhost:6274"
+            ]
+        );
+    }
+
+    #[test]
     fn defaults_parse_and_derive_the_resource() {
         let config = Config::defaults();
         assert_eq!(config.mcp_resource(), "http://127.0.0.1:3000/mcp");
@@ -422,6 +471,14 @@ mod tests {
             assert!(hosts.contains(&host.to_string()), "{host} in {hosts:?}");
         }
         assert_eq!(hosts.len(), 3, "only the public port: {hosts:?}");
+        assert_eq!(
+            config.allowed_origins(),
+            vec![
+                "http://localhost:3000",
+                "http://127.0.0.1:3000",
+                "http://[::1]:3000"
+            ]
+        );
         assert_eq!(config.cache.usda_ttl, Duration::from_secs(30 * 86400));
         assert_eq!(config.log.format, crate::telemetry::LogFormat::Text);
         assert_eq!(config.metrics.bind, Some("127.0.0.1:9464".parse().unwrap()));

@@ -66,6 +66,13 @@ pub enum TokenStoreMsg {
         access_token: Secret,
         reply: RpcReplyPort<Result<Principal, TokenError>>,
     },
+    /// Whether a client holds a live grant (an unexpired access or refresh token): the owner
+    /// approved it and has not revoked it. /authorize redirects errors only to such clients.
+    /// Reads memory only.
+    HasGrant {
+        client_id: String,
+        reply: RpcReplyPort<Result<bool, TokenError>>,
+    },
     /// Exchanges a refresh token for a new pair (rotation). Concurrent or retried refreshes
     /// within the grace get the same successor; later replays revoke the family.
     Refresh {
@@ -103,6 +110,7 @@ impl super::ActorMessage for TokenStoreMsg {
         match self {
             TokenStoreMsg::Issue { .. } => "Issue",
             TokenStoreMsg::Verify { .. } => "Verify",
+            TokenStoreMsg::HasGrant { .. } => "HasGrant",
             TokenStoreMsg::Refresh { .. } => "Refresh",
             TokenStoreMsg::Revoke { .. } => "Revoke",
             TokenStoreMsg::RevokeFamily { .. } => "RevokeFamily",
@@ -189,10 +197,13 @@ impl Actor for TokenStore {
         state: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         // Every failure is answered through a reply port; nothing here may stop the actor.
-        // Verifying changes nothing; everything else may change how many tokens are active.
-        let verify = matches!(msg.message(), TokenStoreMsg::Verify { .. });
+        // Reads change nothing; everything else may change how many tokens are active.
+        let read = matches!(
+            msg.message(),
+            TokenStoreMsg::Verify { .. } | TokenStoreMsg::HasGrant { .. }
+        );
         msg.handle(|msg| state.handle_msg(msg)).await;
-        if !verify {
+        if !read {
             state.publish_active_tokens();
         }
         Ok(())
@@ -225,6 +236,10 @@ impl State {
                 access_token,
                 reply: port,
             } => reply(port, self.verify(&access_token, now)),
+            TokenStoreMsg::HasGrant {
+                client_id,
+                reply: port,
+            } => reply(port, Ok(self.has_grant(&client_id, now))),
             TokenStoreMsg::Refresh {
                 refresh_token,
                 client_id,
@@ -276,6 +291,13 @@ impl State {
             Some(t) if t.kind == TokenKind::Access => Err(TokenError::Expired),
             _ => Err(TokenError::Invalid),
         }
+    }
+
+    /// A scan of memory: one owner's server holds a handful of grants, and /authorize is rare.
+    fn has_grant(&self, client_id: &str, now: i64) -> bool {
+        self.tokens
+            .values()
+            .any(|t| t.client_id == client_id && t.kind != TokenKind::Rotated && now < t.expires_at)
     }
 
     async fn refresh(
@@ -480,6 +502,14 @@ impl TokenStoreHandle {
                 access_token,
                 reply,
             })
+            .await
+    }
+
+    /// Whether `client_id` holds a live grant; reads memory only.
+    pub async fn has_grant(&self, client_id: &str) -> Result<bool, TokenError> {
+        let client_id = client_id.to_string();
+        self.0
+            .ask(|reply| TokenStoreMsg::HasGrant { client_id, reply })
             .await
     }
 

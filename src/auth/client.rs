@@ -124,7 +124,9 @@ pub enum MetadataError {
 }
 
 /// The one `client_name` rule, for registrations and metadata documents alike: trimmed, at most
-/// [`MAX_CLIENT_NAME_CHARS`], no control characters; empty means none.
+/// [`MAX_CLIENT_NAME_CHARS`], no control characters and no format characters (general category
+/// Cf: bidi overrides and isolates, zero-width spaces and joiners), which could make the consent
+/// page show a name — or a host inside it — other than the one stored; empty means none.
 pub fn client_name(raw: Option<String>) -> Result<Option<String>, String> {
     match raw.map(|n| n.trim().to_owned()) {
         Some(name) if name.chars().count() > MAX_CLIENT_NAME_CHARS => Err(format!(
@@ -133,9 +135,22 @@ pub fn client_name(raw: Option<String>) -> Result<Option<String>, String> {
         Some(name) if name.chars().any(char::is_control) => {
             Err("client_name contains control characters".into())
         }
+        Some(name) if name.chars().any(is_format) => {
+            let c = name.chars().find(|&c| is_format(c)).unwrap_or_default();
+            Err(format!(
+                "client_name contains the invisible formatting character U+{:04X}",
+                u32::from(c)
+            ))
+        }
         Some(name) if name.is_empty() => Ok(None),
         other => Ok(other),
     }
+}
+
+/// A Unicode format character (general category Cf).
+fn is_format(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    get_general_category(c) == GeneralCategory::Format
 }
 
 impl Client {
@@ -217,4 +232,35 @@ pub fn validate(
         grant_types,
         auth_method,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_names_refuse_control_and_format_characters() {
+        assert_eq!(
+            client_name(Some("  Claude Code ".into())),
+            Ok(Some("Claude Code".into()))
+        );
+        assert_eq!(client_name(Some("   ".into())), Ok(None));
+        assert_eq!(
+            client_name(Some("Café 東京 Ünïcødé".into())),
+            Ok(Some("Café 東京 Ünïcødé".into()))
+        );
+        for bad in [
+            "Claude\u{202E}moc.live\u{202C}",
+            "app\u{2066}isolate\u{2069}",
+            "zero\u{200B}width",
+            "join\u{200D}er",
+            "bom\u{FEFF}",
+            "soft\u{00AD}hyphen",
+            "tab\tname",
+        ] {
+            assert!(client_name(Some(bad.into())).is_err(), "{bad:?}");
+        }
+        let err = client_name(Some("a\u{202E}b".into())).unwrap_err();
+        assert!(err.contains("U+202E"), "{err}");
+    }
 }

@@ -22,8 +22,10 @@ struct Parts {
 }
 
 impl Parts {
+    /// Loopback in the RFC 8252 §7.3 sense: only web-scheme URIs have a port that may vary.
     fn loopback(&self) -> bool {
-        matches!(self.host, "localhost" | "127.0.0.1" | "[::1]")
+        matches!(self.scheme, "https" | "http")
+            && matches!(self.host, "localhost" | "127.0.0.1" | "[::1]")
     }
 
     fn render(&self) -> String {
@@ -48,7 +50,7 @@ impl Parts {
 
 fn parts() -> impl Strategy<Value = Parts> {
     (
-        prop::sample::select(vec!["https", "http"]),
+        prop::sample::select(vec!["https", "http", "com.example.app", "cursor"]),
         prop::sample::select(vec![
             "localhost",
             "127.0.0.1",
@@ -82,7 +84,8 @@ proptest! {
     #[test]
     fn registration_accepts_https_and_loopback_http_only(uri in parts()) {
         let accepted = RedirectUri::parse(&uri.render()).is_ok();
-        prop_assert_eq!(accepted, uri.scheme == "https" || uri.loopback(), "{}", uri.render());
+        let private_use = !matches!(uri.scheme, "https" | "http");
+        prop_assert_eq!(accepted, uri.scheme == "https" || uri.loopback() || private_use, "{}", uri.render());
     }
 
     #[test]

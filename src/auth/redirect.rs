@@ -1,5 +1,7 @@
-//! Redirect URIs: what registration accepts and how an authorization request's URI is matched
-//! against the registered ones (exact string, except the port of loopback URIs, RFC 8252 §7.3).
+//! Redirect URIs: what registration accepts (https, loopback http, and the private-use schemes of
+//! native apps, RFC 8252 §7.1), how an authorization request's URI is matched against the
+//! registered ones (exact string, except the port of loopback URIs, RFC 8252 §7.3), and how the
+//! consent page names where the code goes.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -16,7 +18,9 @@ pub enum RedirectUriError {
     TooLong,
     #[error("redirect URI must not contain whitespace or control characters")]
     Whitespace,
-    #[error("redirect URI must use https, or http on localhost, 127.0.0.1 or [::1]")]
+    #[error(
+        "redirect URI must use https, http on localhost, 127.0.0.1 or [::1], or an app's own scheme (com.example.app:/callback)"
+    )]
     InsecureScheme,
     #[error("redirect URI must not contain a fragment")]
     Fragment,
@@ -24,12 +28,80 @@ pub enum RedirectUriError {
     Credentials,
 }
 
+/// Schemes a browser runs, reads locally or treats as its own: never a place to send a code to.
+/// Every other non-web scheme is taken as a native app's private-use scheme (RFC 8252 §7.1:
+/// `com.example.app:/cb`, and the single-word ones real apps register, `cursor://…`).
+const REFUSED_SCHEMES: [&str; 11] = [
+    "javascript",
+    "data",
+    "file",
+    "vbscript",
+    "blob",
+    "about",
+    "filesystem",
+    "view-source",
+    "ws",
+    "wss",
+    "ftp",
+];
+
 /// A registered redirect URI. Keeps the string exactly as registered: matching compares strings,
 /// and a normalised copy could match a URI the client never registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectUri {
     raw: String,
     loopback: bool,
+}
+
+/// Where an authorization code goes, as the consent page names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// `https://host[:port]`, `http://127.0.0.1:port` or `scheme://host` / `scheme:`: ASCII
+    /// only (a non-ASCII host is shown as punycode, so look-alike letters cannot pose as another).
+    pub shown: String,
+    pub kind: DestinationKind,
+    /// The CSP `form-action` source that lets the consent form's redirect reach it.
+    pub form_action: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestinationKind {
+    /// A web site.
+    Web,
+    /// A program on the owner's own computer listening on a loopback port.
+    Loopback,
+    /// A native app that registered its own URI scheme.
+    App,
+}
+
+impl Destination {
+    /// The destination of a URI that already matched a registered one.
+    pub fn of(uri: &str) -> Option<Destination> {
+        let url = Url::parse(uri).ok()?;
+        let scheme = url.scheme();
+        let kind = match scheme {
+            "https" if is_loopback(&url) => DestinationKind::Loopback,
+            "https" => DestinationKind::Web,
+            "http" => DestinationKind::Loopback,
+            _ => DestinationKind::App,
+        };
+        // `Url` writes special-scheme hosts in punycode and percent-encodes other hosts.
+        let host = url.host_str().unwrap_or("");
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let shown = match (kind, host.is_empty()) {
+            (DestinationKind::App, true) => format!("{scheme}:"),
+            _ => format!("{scheme}://{host}{port}"),
+        };
+        let form_action = match kind {
+            DestinationKind::App => format!("{scheme}:"),
+            _ => url.origin().ascii_serialization(),
+        };
+        Some(Destination {
+            shown,
+            kind,
+            form_action,
+        })
+    }
 }
 
 impl RedirectUri {
@@ -49,11 +121,16 @@ impl RedirectUri {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(RedirectUriError::Credentials);
         }
-        let loopback = is_loopback(&url);
+        // Only web URIs have a port that may vary; an app's `x://localhost` is just a name.
+        let loopback = matches!(url.scheme(), "https" | "http") && is_loopback(&url);
         match url.scheme() {
             "https" if url.host().is_some() => {}
             "http" if loopback => {}
-            _ => return Err(RedirectUriError::InsecureScheme),
+            "https" | "http" => return Err(RedirectUriError::InsecureScheme),
+            scheme if REFUSED_SCHEMES.contains(&scheme) => {
+                return Err(RedirectUriError::InsecureScheme);
+            }
+            _ => {}
         }
         Ok(RedirectUri {
             raw: raw.to_owned(),
@@ -110,6 +187,10 @@ mod tests {
             "http://127.0.0.1/callback",
             "http://[::1]:8080/callback",
             "https://localhost/cb",
+            "com.example.app:/oauth2redirect",
+            "com.example.app:/cb?x=1",
+            "cursor://anysphere.cursor-mcp/oauth/callback",
+            "vscode://vscode.github-authentication/did-authenticate",
         ] {
             assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
         }
@@ -118,8 +199,16 @@ mod tests {
             ("http://app.example.com/callback", InsecureScheme),
             ("http://127.0.0.2/callback", InsecureScheme),
             ("http://localhost.example.com/cb", InsecureScheme),
-            ("myapp://callback", InsecureScheme),
+            ("http://[::2]/callback", InsecureScheme),
             ("javascript:alert(1)", InsecureScheme),
+            ("JavaScript:alert(1)", InsecureScheme),
+            ("data:text/html,<b>x</b>", InsecureScheme),
+            ("file:///etc/passwd", InsecureScheme),
+            ("vbscript:msgbox(1)", InsecureScheme),
+            ("blob:https://app.example.com/1234", InsecureScheme),
+            ("about:blank", InsecureScheme),
+            ("wss://app.example.com/cb", InsecureScheme),
+            ("com.example.app:/cb#frag", Fragment),
             ("https://app.example.com/cb#frag", Fragment),
             ("https://app.example.com/cb#", Fragment),
             ("https://user:pw@app.example.com/cb", Credentials),
@@ -169,5 +258,42 @@ mod tests {
         let v4 = RedirectUri::parse("http://127.0.0.1:9/cb").unwrap();
         assert!(v4.matches("http://127.0.0.1:10/cb"));
         assert!(!v4.matches("not a url"));
+    }
+
+    #[test]
+    fn private_use_scheme_uris_match_exactly() {
+        let uri = RedirectUri::parse("cursor://anysphere.cursor-mcp/oauth/callback").unwrap();
+        assert!(uri.matches("cursor://anysphere.cursor-mcp/oauth/callback"));
+        for other in [
+            "cursor://anysphere.cursor-mcp/oauth/callback/",
+            "cursor://anysphere.cursor-mcp:1234/oauth/callback",
+            "CURSOR://anysphere.cursor-mcp/oauth/callback",
+            "cursor://evil.example/oauth/callback",
+        ] {
+            assert!(!uri.matches(other), "{other}");
+        }
+        let reverse_dns = RedirectUri::parse("com.example.app:/cb").unwrap();
+        assert!(reverse_dns.matches("com.example.app:/cb"));
+        assert!(!reverse_dns.matches("com.example.app:/cb2"));
+    }
+
+    #[test]
+    fn the_destination_names_scheme_and_ascii_host() {
+        let of = |uri: &str| Destination::of(uri).unwrap();
+        let web = of("https://bücher.example/cb");
+        assert_eq!(web.shown, "https://xn--bcher-kva.example");
+        assert_eq!(web.kind, DestinationKind::Web);
+        assert_eq!(web.form_action, "https://xn--bcher-kva.example");
+        let local = of("http://127.0.0.1:33418/callback");
+        assert_eq!(local.shown, "http://127.0.0.1:33418");
+        assert_eq!(local.kind, DestinationKind::Loopback);
+        let app = of("cursor://anysphere.cursor-mcp/oauth/callback");
+        assert_eq!(app.shown, "cursor://anysphere.cursor-mcp");
+        assert_eq!(app.kind, DestinationKind::App);
+        assert_eq!(app.form_action, "cursor:");
+        let reverse_dns = of("com.example.app:/cb");
+        assert_eq!(reverse_dns.shown, "com.example.app:");
+        assert_eq!(reverse_dns.form_action, "com.example.app:");
+        assert!(of("com.example.app://b%C3%BCcher/cb").shown.is_ascii());
     }
 }

@@ -29,6 +29,8 @@ pub fn service(
         .with_json_response(true)
         .with_sse_keep_alive(None)
         .with_allowed_hosts(config.allowed_hosts())
+        // The transport spec's Origin check: rmcp's own, a 403 for any Origin not listed.
+        .with_allowed_origins(config.allowed_origins())
         .with_max_request_body_bytes(config.mcp.max_request_bytes)
         .with_cancellation_token(cancel);
     // The factory runs per request when stateless: one Arc clone.

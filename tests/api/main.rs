@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cli;
+mod clients;
 mod diary;
 mod helpers;
 mod http;

@@ -625,12 +625,35 @@ async fn authorize_never_redirects_to_an_unknown_client_or_unregistered_uri() {
         .replace("127.0.0.1%3A9", "127.0.0.1%3A55123");
     assert_eq!(http.get(other_port).send().await.unwrap().status(), 200);
 
-    // Problems with a trustworthy redirect go back to the client as OAuth errors.
-    for (challenge, method) in [
+    // Problems with a registered redirect, from a client the owner never approved, are shown as
+    // a page: anyone can register a client (RFC 9700 §4.11.2, no open redirector).
+    let malformed = [
         (None, Some("S256")),
         (Some(pkce.verifier.as_str()), Some("plain")),
         (Some(pkce.challenge.as_str()), None),
-    ] {
+    ];
+    for (challenge, method) in malformed {
+        let answer = http
+            .get(authorize_url(&app, &client_id, challenge, method))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        assert!(answer.headers().get(header::LOCATION).is_none());
+        assert!(answer.text().await.unwrap().contains("invalid_request"));
+    }
+
+    // Once the owner approved the client (it holds tokens), they go back to it as OAuth errors.
+    let (code, verifier) = code_for(&app, &client_id).await;
+    let redeem = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("client_id", client_id.as_str()),
+        ("code_verifier", verifier.as_str()),
+    ];
+    assert_eq!(token(&app, &redeem).await.0, StatusCode::OK);
+    for (challenge, method) in malformed {
         let answer = http
             .get(authorize_url(&app, &client_id, challenge, method))
             .send()
@@ -874,7 +897,7 @@ async fn an_expired_code_is_refused() {
 #[tokio::test]
 async fn confidential_clients_authenticate_with_basic_or_post() {
     let app = spawn_auth_app(|_| {}).await;
-    let answer = register(&app, json!({"client_name": "web", "redirect_uris": ["https://app.example.com/cb", REDIRECT], "token_endpoint_auth_method": "client_secret_basic"})).await;
+    let answer = register(&app, json!({"client_name": "web", "redirect_uris": ["https://app.example.com/cb", REDIRECT], "token_endpoint_auth_method": "client_secret_basic", "grant_types": ["authorization_code", "refresh_token"]})).await;
     assert_eq!(answer.status(), StatusCode::CREATED);
     let registered: Value = answer.json().await.unwrap();
     let client_id = registered["client_id"].as_str().unwrap().to_string();

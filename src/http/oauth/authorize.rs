@@ -2,7 +2,11 @@
 //! client with `code`, `state` and `iss`, RFC 9207).
 //!
 //! A bad `client_id` or `redirect_uri` is shown as an error page and never redirected to
-//! (RFC 6749 §4.1.2.1); every other problem is redirected to the client as an OAuth error.
+//! (RFC 6749 §4.1.2.1). Every other problem is redirected to the client as an OAuth error only
+//! when the owner has approved that client (it holds a live grant): anyone may register a client
+//! with any https redirect URI, so redirecting a stranger's errors would make this server an open
+//! redirector (RFC 9700 §4.11.2). A stranger's errors are shown as a page too; after the owner's
+//! decision the answer always goes back to the client.
 //! The form carries a CSRF token (`csrf.rs`) bound to a cookie that repeated GETs reuse, so
 //! opening the page twice never invalidates the first one, and there is only ever one cookie.
 
@@ -24,6 +28,7 @@ use crate::actors::auth_codes::CodeError;
 use crate::auth::client::{Client, GrantType};
 use crate::auth::code::CodeRequest;
 use crate::auth::pkce::CodeChallenge;
+use crate::auth::redirect::{Destination, DestinationKind};
 use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::config::ConsentMode;
@@ -136,16 +141,18 @@ fn error_redirect(
 async fn validate(oauth: &OAuthState, params: &AuthorizeParams) -> Result<Valid, Rejection> {
     let Some(client_id) = params.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Err(Rejection::Page(ErrorPage::bad_request(
-            "Missing client",
-            "The request names no client_id.",
+            "No app named",
+            "This link does not say which app wants to connect (no client_id). Start the connection again from your app.",
         )));
     };
     let client = match oauth.client(client_id).await {
         Ok(client) => client,
         Err(LookupError::Unknown(message)) => {
             return Err(Rejection::Page(ErrorPage::bad_request(
-                "Unknown client",
-                message,
+                "This app is not known here",
+                format!(
+                    "This server does not know the app that sent you here, so it cannot ask you to approve it. Connect again from the app so that it registers itself anew. Details for its developer: {message}."
+                ),
             )));
         }
         // Not a redirect: the client is not known to be real yet.
@@ -165,24 +172,71 @@ async fn validate(oauth: &OAuthState, params: &AuthorizeParams) -> Result<Valid,
         Some(uri) if client.allows_redirect(uri) => uri.to_string(),
         Some(_) => {
             return Err(Rejection::Page(ErrorPage::bad_request(
-                "Unregistered redirect URI",
-                "The redirect_uri is not one this client registered, so the answer cannot be sent to it.",
+                "Unexpected return address",
+                "The app asked for the answer to go to an address (redirect_uri) it never registered with this server, so nothing was sent anywhere.",
             )));
         }
         // OAuth 2.1 lets a client with exactly one registered URI omit it.
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].as_str().to_string(),
         None => {
             return Err(Rejection::Page(ErrorPage::bad_request(
-                "Missing redirect URI",
-                "The request names no redirect_uri.",
+                "Missing return address",
+                "The app did not say where the answer should go (no redirect_uri), and it registered more than one address.",
             )));
         }
     };
     let issuer = oauth.issuer();
     let state = params.state.as_deref();
-    let fail = |error: &str, description: &str| {
-        error_redirect(&redirect_uri, state, issuer, error, description)
+    let problem = check_request(oauth, &client, params);
+    let (error, description) = match problem {
+        Ok((scopes, challenge, resource)) => {
+            return Ok(Valid {
+                client,
+                redirect_uri,
+                redirect_presented: params.redirect_uri.is_some(),
+                state: params.state.clone(),
+                scopes,
+                challenge,
+                resource,
+            });
+        }
+        Err(problem) => problem,
     };
+    // Only a client the owner approved is sent its errors; asked only when there is an error.
+    let approved = match oauth.tokens.has_grant(&client.client_id).await {
+        Ok(approved) => approved,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not tell whether the client was approved");
+            false
+        }
+    };
+    if approved {
+        return Err(error_redirect(
+            &redirect_uri,
+            state,
+            issuer,
+            error,
+            &description,
+        ));
+    }
+    Err(Rejection::Page(ErrorPage::bad_request(
+        "This request cannot be completed",
+        format!(
+            "The app asking to connect sent a request this server does not accept, so nothing was sent back to it. Details for its developer: {error}: {description}."
+        ),
+    )))
+}
+
+/// What an authorization request asks for, once its client and redirect URI are known:
+/// scopes, PKCE challenge and resource, or the OAuth error code and description.
+type Checked = (Vec<String>, CodeChallenge, String);
+
+fn check_request(
+    oauth: &OAuthState,
+    client: &Client,
+    params: &AuthorizeParams,
+) -> Result<Checked, (&'static str, String)> {
+    let fail = |error: &'static str, description: &str| (error, description.to_string());
     if params.response_type.as_deref() != Some("code") {
         return Err(fail(
             "unsupported_response_type",
@@ -204,15 +258,7 @@ async fn validate(oauth: &OAuthState, params: &AuthorizeParams) -> Result<Valid,
     let resource = oauth
         .check_resource(params.resource.as_deref())
         .map_err(|e| fail("invalid_target", &e))?;
-    Ok(Valid {
-        client,
-        redirect_uri,
-        redirect_presented: params.redirect_uri.is_some(),
-        state: params.state.clone(),
-        scopes,
-        challenge,
-        resource,
-    })
+    Ok((scopes, challenge, resource))
 }
 
 /// Issues the code and redirects back to the client.
@@ -480,7 +526,10 @@ struct ScopeLine<'a> {
 struct ConsentTemplate<'a> {
     client_name: &'a str,
     client_id: &'a str,
-    redirect_host: &'a str,
+    /// Scheme and host (punycode) the code goes to.
+    destination: &'a str,
+    /// What kind of place that is, in plain words.
+    destination_note: &'a str,
     scopes: Vec<ScopeLine<'a>>,
     problem: Option<&'a str>,
     /// The authorization request again, field by field, as the POST must repeat it.
@@ -509,15 +558,17 @@ fn consent_page(
         oauth.clock.now(),
         &params.bound(),
     );
-    let redirect = Url::parse(&valid.redirect_uri).ok();
+    let destination = Destination::of(&valid.redirect_uri);
     let scopes = valid
         .scopes
         .iter()
         .map(|scope| ScopeLine {
             name: scope,
             description: match scope.as_str() {
-                scopes::READ => Some("search foods, look up nutrition, total meals"),
-                scopes::WRITE => Some("save your own foods"),
+                scopes::READ => {
+                    Some("search foods, look up nutrition, total meals, read your diary")
+                }
+                scopes::WRITE => Some("save your own foods and write your diary"),
                 _ => None,
             },
         })
@@ -542,7 +593,10 @@ fn consent_page(
             .as_deref()
             .unwrap_or("An unnamed client"),
         client_id: &valid.client.client_id,
-        redirect_host: redirect.as_ref().and_then(|u| u.host_str()).unwrap_or("?"),
+        destination: destination.as_ref().map_or("?", |d| d.shown.as_str()),
+        destination_note: destination
+            .as_ref()
+            .map_or("", |d| destination_note(d.kind)),
         scopes,
         problem,
         hidden,
@@ -550,11 +604,23 @@ fn consent_page(
         ask_password: oauth.consent == ConsentMode::Password,
     };
     // The form posts here and then redirects to the client: both must be allowed form targets.
-    let origin = redirect
-        .as_ref()
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
-    render_page(status, &page, &format!("'self' {origin}"))
+    let target = destination.as_ref().map_or("", |d| d.form_action.as_str());
+    render_page(status, &page, &format!("'self' {target}"))
+}
+
+/// The consent page's plain-words line about where the code goes.
+fn destination_note(kind: DestinationKind) -> &'static str {
+    match kind {
+        DestinationKind::Web => {
+            "A web site. Approve only if this is the site of the app you are connecting."
+        }
+        DestinationKind::Loopback => {
+            "A program on the computer you are connecting from (such as Claude Code, VS Code or an MCP SDK client)."
+        }
+        DestinationKind::App => {
+            "An app installed on the device you are connecting from, which opens links of this kind."
+        }
+    }
 }
 
 #[cfg(test)]
@@ -565,7 +631,8 @@ mod tests {
         ConsentTemplate {
             client_name,
             client_id: "c1",
-            redirect_host: "127.0.0.1",
+            destination: "http://127.0.0.1:9",
+            destination_note: destination_note(DestinationKind::Loopback),
             scopes: vec![
                 ScopeLine {
                     name: scopes::READ,
@@ -610,12 +677,41 @@ mod tests {
             "<input type=\"hidden\" name=\"client_id\" value=\"c1\">",
             "<input type=\"hidden\" name=\"csrf\" value=\"token\">",
             "<input type=\"password\" name=\"password\"",
-            "<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>",
+            "<button type=\"submit\" name=\"decision\" value=\"approve\" class=\"primary\">Approve</button>",
             "<li><b>food:read</b> — search foods, look up nutrition, total meals</li>",
             "<li><b>other</b></li>",
-            "<p role=\"alert\" style=\"color:#b00\">Wrong password.</p>",
+            "<p role=\"alert\" class=\"alert\">Wrong password.</p>",
+            "<b><bdi>Claude Code</bdi></b>",
+            "<code dir=\"ltr\">http://127.0.0.1:9</code>",
+            "A program on the computer you are connecting from",
         ] {
             assert!(html.contains(part), "{part} missing from {html}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// An authorization request written as a query string reads back field by field, in the
+        /// order the CSRF token binds — whatever the values hold (`&`, `=`, `+`, `%`, non-ASCII).
+        #[test]
+        fn authorization_queries_read_back_field_by_field(
+            fields in proptest::collection::vec(proptest::option::of("\\PC{1,24}"), 8)
+        ) {
+            const NAMES: [&str; 8] = [
+                "response_type", "client_id", "redirect_uri", "state", "scope",
+                "code_challenge", "code_challenge_method", "resource",
+            ];
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in NAMES.iter().zip(&fields) {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+            let query = query.finish();
+            let parsed: AuthorizeParams = serde_urlencoded::from_str(&query).unwrap();
+            let expected: Vec<Option<&str>> = fields.iter().map(|f| f.as_deref()).collect();
+            proptest::prop_assert_eq!(parsed.bound().to_vec(), expected);
         }
     }
 }

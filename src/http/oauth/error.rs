@@ -1,5 +1,8 @@
 //! Error answers of the OAuth endpoints: RFC 6749 §5.2 JSON bodies (and RFC 7591 §3.2.2 for
-//! registration), and the HTML error page /authorize shows when it must not redirect.
+//! registration), the HTML error page /authorize shows when it must not redirect, and what every
+//! page shares (the inline stylesheet and the hardening headers).
+
+use std::sync::LazyLock;
 
 use askama::Template;
 use axum::{
@@ -7,7 +10,9 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
+use base64::{Engine, engine::general_purpose::STANDARD};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::http::rate_limit::RetryAfter;
 
@@ -154,7 +159,17 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// Headers every HTML page of ours carries: no framing (clickjacking), no scripts, no caching.
+/// The stylesheet of every page, inline (a page loads nothing): `base.html` writes it into its
+/// one `<style>` element.
+pub const STYLE: &str = include_str!("../../../templates/style.css");
+
+/// The CSP source allowing exactly [`STYLE`] (CSP 3 hash source): no `'unsafe-inline'`, so an
+/// injected `<style>` or `style=` attribute would not apply.
+static STYLE_SOURCE: LazyLock<String> =
+    LazyLock::new(|| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(STYLE))));
+
+/// Headers every HTML page of ours carries: no framing (clickjacking), no scripts, no styles
+/// but our own, no caching.
 fn harden_page(response: &mut Response, form_action: &str) {
     let headers = response.headers_mut();
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -168,7 +183,8 @@ fn harden_page(response: &mut Response, form_action: &str) {
         HeaderValue::from_static("nosniff"),
     );
     let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action {form_action}"
+        "default-src 'none'; style-src {}; frame-ancestors 'none'; base-uri 'none'; form-action {form_action}",
+        *STYLE_SOURCE
     );
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
@@ -176,7 +192,8 @@ fn harden_page(response: &mut Response, form_action: &str) {
 }
 
 /// The page /authorize shows when the request cannot be trusted to redirect (unknown client,
-/// unregistered redirect URI): RFC 6749 §4.1.2.1 forbids redirecting then.
+/// unregistered redirect URI: RFC 6749 §4.1.2.1 forbids redirecting then; a client the owner
+/// never approved: RFC 9700 §4.11.2, or registration would make us an open redirector).
 pub struct ErrorPage {
     pub status: StatusCode,
     pub title: &'static str,
@@ -282,5 +299,35 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<h1>Unknown client</h1>"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn pages_allow_their_own_stylesheet_by_hash_and_nothing_inline_else() {
+        let response = ErrorPage::bad_request("Unknown client", "x").into_response();
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        let style = html
+            .split("<style>")
+            .nth(1)
+            .and_then(|rest| rest.split("</style>").next())
+            .expect("one inline stylesheet");
+        let hash = STANDARD.encode(Sha256::digest(style));
+        assert!(
+            csp.contains(&format!("style-src 'sha256-{hash}';")),
+            "{csp}"
+        );
+        assert!(!html.contains(" style="), "no style attribute: {html}");
+        assert!(
+            html.contains("width=device-width, initial-scale=1"),
+            "laid out for phones"
+        );
     }
 }

@@ -367,3 +367,43 @@ pub fn router(state: OAuthState) -> Router {
         .merge(api)
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any bytes as a /token or /authorize form body parse or fail; neither panics.
+        #[test]
+        fn form_bodies_of_any_bytes_parse_or_fail_cleanly(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = serde_urlencoded::from_bytes::<token::TokenParams>(&body);
+            let _ = serde_urlencoded::from_bytes::<authorize::ConsentForm>(&body);
+            let _ = serde_urlencoded::from_bytes::<revoke::RevokeParams>(&body);
+        }
+
+        /// HTTP Basic credentials (RFC 6749 §2.3.1: each part form-urlencoded) come back as sent,
+        /// whatever characters the id and secret hold.
+        #[test]
+        fn basic_credentials_round_trip(id in "[^\u{0}]{1,40}", secret in "[^\u{0}]{0,60}") {
+            let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let value = format!("Basic {}", STANDARD.encode(format!("{}:{}", encode(&id), encode(&secret))));
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            let parsed = basic_credentials(&headers).map_err(|e| e.description);
+            prop_assert_eq!(parsed, Ok(Some((id, secret))));
+        }
+
+        /// Any Authorization header value is parsed or refused with an OAuth error.
+        #[test]
+        fn authorization_headers_of_any_text_never_panic(value in "[ -~]{0,120}") {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = value.parse() {
+                headers.insert(header::AUTHORIZATION, value);
+                let _ = basic_credentials(&headers);
+            }
+        }
+    }
+}

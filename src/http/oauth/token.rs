@@ -1,5 +1,7 @@
 //! `POST /token`: the `authorization_code` grant (PKCE S256) and the `refresh_token` grant
 //! (rotation). Client authentication: `none`, `client_secret_post`, `client_secret_basic`.
+//! A client gets and redeems refresh tokens only if it registered the `refresh_token` grant
+//! (RFC 7591 §2: `grant_types` defaults to `authorization_code` alone).
 
 use axum::{
     Json,
@@ -103,7 +105,8 @@ async fn exchange(
         grant_type = grant_type.as_str(),
         "tokens issued"
     );
-    Ok(token_response(&oauth, issued))
+    let refreshable = client.grant_types.contains(&GrantType::RefreshToken);
+    Ok(token_response(&oauth, issued, refreshable))
 }
 
 async fn redeem_code(
@@ -154,6 +157,11 @@ async fn refresh(
     client: &Client,
     params: &TokenParams,
 ) -> Result<IssuedTokens, OAuthError> {
+    if !client.grant_types.contains(&GrantType::RefreshToken) {
+        return Err(OAuthError::unauthorized_client(
+            "this client did not register the refresh_token grant",
+        ));
+    }
     let refresh_token = Secret::from_presented(required(&params.refresh_token, "refresh_token")?);
     // A refresh always carries the grant's own scopes (the response says which, RFC 6749 §5.1);
     // a `scope` naming something unknown is still an error.
@@ -177,15 +185,19 @@ fn token_error(err: TokenError) -> OAuthError {
     }
 }
 
-fn token_response(oauth: &OAuthState, issued: IssuedTokens) -> Response {
+/// The token response; `refreshable` says whether the client may have the refresh token (a
+/// client without the grant never sees it, so it cannot be redeemed by anyone).
+fn token_response(oauth: &OAuthState, issued: IssuedTokens, refreshable: bool) -> Response {
     let expires_in = (issued.expires_at - oauth.clock.now()).clamp(0, oauth.access_ttl_secs);
-    let body = json!({
+    let mut body = json!({
         "access_token": issued.access_token.expose(),
         "token_type": "Bearer",
         "expires_in": expires_in,
-        "refresh_token": issued.refresh_token.expose(),
         "scope": issued.scopes.join(" "),
     });
+    if refreshable {
+        body["refresh_token"] = issued.refresh_token.expose().into();
+    }
     let mut response = Json(body).into_response();
     response
         .headers_mut()
