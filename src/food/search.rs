@@ -62,7 +62,13 @@ const MAX_READINGS: usize = 8;
 const SOFT_MISS: f64 = 0.02;
 const PREPARED_PENALTY: f64 = 0.03;
 const ADDITION_PENALTY: f64 = 0.1;
-const BRANDED_PENALTY: f64 = 0.1;
+const BRANDED_PENALTY: f64 = 0.15;
+/// Cost of each word of the food's own segment the query does not name ("griddle cake" in "Fast
+/// foods, griddle cake sandwich" for "cheese sandwich"), up to a cap: the name is then another food
+/// of the same kind, so the one the query names exactly comes first, and a dish SR lacks is not
+/// confidently taken for one that merely shares its head noun.
+const IDENTITY_MISS: f64 = 0.05;
+const MAX_IDENTITY_MISS: f64 = 0.15;
 const MAX_VARIANT_PENALTY: f64 = 0.35;
 
 /// Two results with the same brand are the same food when their name words overlap at least this
@@ -95,6 +101,9 @@ struct Reading {
     /// Every stem of the reading, for telling which variant forms it asks for.
     stems: Vec<String>,
     factor: f64,
+    /// The words are in the query's own order, so the last is its head noun; a vocabulary
+    /// replacement is written in SR's order ("cheese cheddar") and says nothing about the head.
+    ordered: bool,
 }
 
 /// A query, read once and scored against many names.
@@ -131,7 +140,7 @@ impl Query {
     /// Adds the readings of these words (as they are, then with each alias and all aliases applied),
     /// scaled by `factor`, up to [`MAX_READINGS`].
     fn add(&mut self, own: &[QueryWord], factor: f64, vocabulary: &'static Vocabulary) {
-        let mut sequences: Vec<(Vec<QueryWord>, f64)> = vec![(own.to_vec(), factor)];
+        let mut sequences: Vec<(Vec<QueryWord>, f64, bool)> = vec![(own.to_vec(), factor, true)];
         let stems: Vec<String> = own.iter().map(|w| w.stem.clone()).collect();
         let mut matches: Vec<(usize, usize, &Vec<Phrase>)> = Vec::new();
         let mut i = 0;
@@ -170,7 +179,11 @@ impl Query {
         };
         for (at, len, to) in &matches {
             for replacement in to.iter() {
-                sequences.push((replace(&[(*at, *len, replacement)]), factor * ALIAS_FACTOR));
+                sequences.push((
+                    replace(&[(*at, *len, replacement)]),
+                    factor * ALIAS_FACTOR,
+                    false,
+                ));
             }
         }
         if matches.len() > 1 {
@@ -178,14 +191,14 @@ impl Query {
                 .iter()
                 .map(|(at, len, to)| (*at, *len, &to[0]))
                 .collect();
-            sequences.push((replace(&all), factor * ALIAS_FACTOR));
+            sequences.push((replace(&all), factor * ALIAS_FACTOR, false));
         }
-        for (words, factor) in sequences {
+        for (words, factor, ordered) in sequences {
             if self.readings.len() >= MAX_READINGS {
                 break;
             }
             self.readings
-                .push(Reading::classify(words, factor, vocabulary));
+                .push(Reading::classify(words, factor, ordered, vocabulary));
         }
     }
 
@@ -256,7 +269,12 @@ impl Query {
 }
 
 impl Reading {
-    fn classify(words: Vec<QueryWord>, factor: f64, vocabulary: &'static Vocabulary) -> Reading {
+    fn classify(
+        words: Vec<QueryWord>,
+        factor: f64,
+        ordered: bool,
+        vocabulary: &'static Vocabulary,
+    ) -> Reading {
         let stems: Vec<String> = words.iter().map(|w| w.stem.clone()).collect();
         let written: Vec<String> = words.iter().map(|w| w.surface.clone()).collect();
         let (mut core, mut cooking, mut soft) = (Vec::new(), Vec::new(), Vec::new());
@@ -265,7 +283,9 @@ impl Reading {
             if let Some((state, len)) = vocabulary.cooking_at(&written[i..]) {
                 cooking.push(state);
                 i += len;
-            } else if let Some(term) = vocabulary.soft_at(&written[i..]) {
+            } else if let Some(term) = vocabulary.soft_at(&written[i..]).filter(|t| {
+                !(i > 0 && i + t.written.len() == words.len() && vocabulary.dish_words.contains(t))
+            }) {
                 soft.push(term.stems.clone());
                 i += term.written.len();
             } else {
@@ -285,6 +305,7 @@ impl Reading {
             soft,
             stems,
             factor,
+            ordered,
         }
     }
 
@@ -322,7 +343,11 @@ fn score_reading(
     let mut penalty = form;
     let last = reading.core.len() - 1;
     for (k, q) in reading.core.iter().enumerate() {
-        let position = if k == last { 1.0 } else { HEAD_NOT_LAST };
+        let position = if k == last || !reading.ordered {
+            1.0
+        } else {
+            HEAD_NOT_LAST
+        };
         let c = if name.weights.contains_key(&q.stem) {
             if name.has_outside_clause(&q.stem) {
                 1.0
@@ -377,6 +402,17 @@ fn score_reading(
         }
     }
     let recall = credit / reading.core.len() as f64;
+    let unnamed = name
+        .identity
+        .iter()
+        .filter(|s| {
+            !covered.contains_key(*s)
+                && !name.heads.contains(*s)
+                && !penalized.contains(*s)
+                && name.weight(s) > 0.0
+        })
+        .count();
+    penalty += (unnamed as f64 * IDENTITY_MISS).min(MAX_IDENTITY_MISS);
 
     let mut covered_weight: f64 = covered
         .iter()
@@ -622,7 +658,7 @@ pub fn no_confident_match(ranked: &[RankedFood]) -> bool {
 /// first).
 ///
 /// The score is [`match_score`], with every result's words known (a query word some result has
-/// exactly is not taken for a typo of another), less 0.05 for a brand product the query does not
+/// exactly is not taken for a typo of another), less 0.15 for a brand product the query does not
 /// name, plus a data-type bonus of at most 0.015 (Foundation, then SR Legacy, then Survey; for a
 /// query naming a brand, Open Food Facts instead).
 pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
@@ -650,10 +686,8 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
                 .unwrap_or_default()
                 .into_iter()
                 .collect();
-            let brand_named = brand
-                .iter()
-                .chain(&brand_words_in_name(&food.name))
-                .any(|w| query_stems.contains(w));
+            let brand_named = brand.iter().any(|w| query_stems.contains(w))
+                || names_a_brand(&query_stems, &food.name, vocabulary);
             let context = Context { brand };
             let score = best_score(&parsed, name, &context);
             let branded = !brand_named && is_branded(&food);
@@ -682,12 +716,61 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
     ranked
 }
 
-/// USDA writes brand names in capitals inside descriptions ("Cereals, QUAKER, Quick Oats",
-/// "McDONALD'S, Hamburger"): the words with three capitals in a row, outside parentheses.
-fn brand_words_in_name(name: &str) -> Vec<String> {
+/// Whether the query names a brand the name writes in capitals: all the words of one of its brands
+/// ("mcdonalds", "pizza hut"), or a brand word that is nothing else — not a word of the name outside
+/// its brands ("pizza" in "PIZZA HUT 14\" Cheese Pizza" names the food) and not a food the vocabulary
+/// knows ("burger" in "BURGER KING, Cheeseburger" names a hamburger).
+fn names_a_brand(query_stems: &BTreeSet<String>, name: &str, vocabulary: &Vocabulary) -> bool {
+    let (runs, others) = brand_runs_in_name(name);
+    let is_food = |w: &String| {
+        others.contains(w)
+            || vocabulary
+                .aliases
+                .iter()
+                .any(|(from, _)| from.len() == 1 && &from[0] == w)
+    };
+    runs.iter().any(|run| {
+        run.iter().all(|w| query_stems.contains(w))
+            || run.iter().any(|w| query_stems.contains(w) && !is_food(w))
+    })
+}
+
+/// The runs of brand words in a name, as stems, and the stems of its other words. USDA writes brand
+/// names in capitals inside descriptions ("Cereals, QUAKER, Quick Oats", "McDONALD'S, Hamburger"): a
+/// run is consecutive words with three capitals in a row, outside parentheses.
+fn brand_runs_in_name(name: &str) -> (Vec<Vec<String>>, BTreeSet<String>) {
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    let mut others = BTreeSet::new();
+    let mut open = false;
+    for word in main_text(name).split_whitespace() {
+        let brand = is_brand_word(word);
+        for (i, part) in word.split(',').enumerate() {
+            if i > 0 {
+                open = false;
+            }
+            let stems = tokens(part);
+            if stems.is_empty() {
+                continue;
+            }
+            if brand {
+                if !open {
+                    runs.push(Vec::new());
+                }
+                runs.last_mut().expect("a run was opened").extend(stems);
+                open = true;
+            } else {
+                others.extend(stems);
+                open = false;
+            }
+        }
+    }
+    (runs, others)
+}
+
+/// A name without its parenthesized asides.
+fn main_text(name: &str) -> String {
     let mut depth = 0_u32;
-    let main: String = name
-        .chars()
+    name.chars()
         .filter(|c| {
             match c {
                 '(' => depth += 1,
@@ -696,17 +779,13 @@ fn brand_words_in_name(name: &str) -> Vec<String> {
             }
             false
         })
-        .collect();
-    main.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|word| is_brand_word(word))
-        .flat_map(tokens)
         .collect()
 }
 
 fn is_branded(food: &FoodSummary) -> bool {
     food.brand.is_some()
         || food.data_type.as_deref() == Some("Branded")
-        || !brand_words_in_name(&food.name).is_empty()
+        || !brand_runs_in_name(&food.name).0.is_empty()
 }
 
 /// Generic words are best answered by USDA's analysed foods, brands by Open Food Facts.
@@ -1073,6 +1152,73 @@ mod tests {
             ids(&ranked),
             ["2", "1"],
             "brand products after the generic food"
+        );
+    }
+
+    #[test]
+    fn another_food_of_the_same_kind_is_not_confident() {
+        // "griddle cake" are the food's own words, which the query does not name.
+        let other = match_score(
+            "grilled cheese sandwich",
+            "Fast foods, griddle cake sandwich, egg, cheese, and sausage",
+            None,
+        );
+        assert!(other < CONFIDENT_MATCH, "{other}");
+        // Last after a food, "bowl" is the dish; elsewhere it is only a shape.
+        let core = |q: &str| -> Vec<String> {
+            Query::parse(q, vocabulary()).readings[0]
+                .core
+                .iter()
+                .map(|w| w.surface.clone())
+                .collect()
+        };
+        assert_eq!(core("poke bowl"), ["poke", "bowl"]);
+        assert_eq!(core("bowl of rice"), ["rice"]);
+        assert!(match_score("poke bowl", "Pokeberry shoots, (poke), raw", None) < 0.5);
+    }
+
+    #[test]
+    fn the_default_variety_wins_through_its_vocabulary_reading() {
+        // The alias is written in SR's order: its first word is no less the head for it.
+        let cheddar = match_score("cheese", "Cheese, cheddar", None);
+        let fontina = match_score("cheese", "Cheese, fontina", None);
+        assert!(cheddar > fontina, "{cheddar} {fontina}");
+        let ranked = rank(
+            "peas",
+            vec![
+                usda("1", "Peas, edible-podded, raw"),
+                usda("2", "Peas, green, raw"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+    }
+
+    #[test]
+    fn a_brand_is_named_by_its_own_words_not_by_the_food_in_it() {
+        let v = vocabulary();
+        let stems = |q: &str| tokens(q).into_iter().collect::<BTreeSet<String>>();
+        let pizza = "PIZZA HUT 14\" Cheese Pizza, Pan Crust";
+        assert!(names_a_brand(&stems("pizza hut"), pizza, v));
+        assert!(!names_a_brand(&stems("cheese pizza"), pizza, v));
+        let burger = "BURGER KING, Cheeseburger";
+        assert!(!names_a_brand(&stems("cheese burger"), burger, v));
+        assert!(names_a_brand(&stems("burger king cheeseburger"), burger, v));
+        let velveeta = "KRAFT VELVEETA LIGHT Reduced Fat Pasteurized Process Cheese Product";
+        assert!(names_a_brand(&stems("velveeta"), velveeta, v));
+        let ranked = rank(
+            "cheese burger",
+            vec![
+                usda("1", burger),
+                usda(
+                    "2",
+                    "Fast foods, cheeseburger; single, regular patty; plain",
+                ),
+            ],
+        );
+        assert_eq!(
+            ids(&ranked),
+            ["2", "1"],
+            "the generic food before a chain's"
         );
     }
 

@@ -104,7 +104,8 @@ impl CatalogStore {
     /// word spelled as the catalog spells it (a near spelling, "brocoli" → broccoli; two words,
     /// "icecream" → ice cream; or two query words joined, "straw berries" → strawberries). Every word
     /// is an FTS5 prefix term after porter stemming. Foods with every word of a reading come first —
-    /// those also naming the query's cooking state before the rest — then, when they are under a
+    /// those also naming the query's cooking state before the rest; every reading gets an equal share
+    /// of `limit`, then the readings in order fill what is left — then, when they are under a
     /// quarter of `limit`, foods with any word, each pass in bm25 order with description hits
     /// weighted over category.
     ///
@@ -137,7 +138,7 @@ impl CatalogStore {
         }
         readings.truncate(MAX_READINGS);
 
-        let mut ids: Vec<i64> = Vec::new();
+        let mut lists: Vec<Vec<i64>> = Vec::with_capacity(readings.len());
         for reading in &readings {
             let every = reading
                 .required
@@ -145,11 +146,25 @@ impl CatalogStore {
                 .map(|alternatives| any_of(alternatives))
                 .collect::<Vec<_>>()
                 .join(" AND ");
+            let mut found = Vec::new();
             if !reading.cooking.is_empty() {
                 let cooked = format!("{every} AND {}", any_of(&reading.cooking));
-                self.matches(&cooked, limit, &mut ids).await?;
+                self.matches(&cooked, limit, &mut found).await?;
             }
-            self.matches(&every, limit, &mut ids).await?;
+            self.matches(&every, limit, &mut found).await?;
+            lists.push(found);
+        }
+        // Every reading gets its share of the candidates before the first fills the rest: "cheese"
+        // alone matches hundreds of foods, and its vocabulary reading (cheese cheddar) must still be
+        // among those the ranking sees.
+        let mut ids: Vec<i64> = Vec::with_capacity(limit);
+        let share = limit.div_ceil(lists.len());
+        for take in [share, limit] {
+            for id in lists.iter().flat_map(|list| list.iter().take(take)) {
+                if ids.len() < limit && !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
         }
         // Foods missing a word never score as confident matches, so they only fill a short list;
         // a common word ("whole" OR "milk") would otherwise cost a scan of thousands of rows.
@@ -269,6 +284,34 @@ impl CatalogStore {
         q.push(") ORDER BY w.foods DESC, w.word");
         let mut near = Vec::new();
         for row in q.build().fetch_all(&self.pool).await? {
+            let (candidate, stem): (String, String) = (row.try_get("word")?, row.try_get("stem")?);
+            if near.len() < 3 && search::is_near_spelling(word, &candidate, &stem) {
+                near.push(candidate);
+            }
+        }
+        if near.is_empty() {
+            near = self.near_by_opening(word).await?;
+        }
+        Ok(near)
+    }
+
+    /// Two mistakes ("vinager", "cauliflour") share no typo key with the word meant: the catalog words
+    /// opening with the same three letters are read instead — a range of the word table's primary
+    /// key, a few hundred words at most — and tested with the scorer's rule, commonest first.
+    async fn near_by_opening(&self, word: &str) -> Result<Vec<String>, sqlx::Error> {
+        let opening: String = word.chars().take(3).collect();
+        if word.chars().count() < 7 || opening.chars().count() < 3 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT word, stem FROM catalog_word WHERE word >= ?1 AND word < ?1 || char(1114111)
+             ORDER BY foods DESC, word",
+        )
+        .bind(&opening)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut near = Vec::new();
+        for row in rows {
             let (candidate, stem): (String, String) = (row.try_get("word")?, row.try_get("stem")?);
             if near.len() < 3 && search::is_near_spelling(word, &candidate, &stem) {
                 near.push(candidate);

@@ -17,10 +17,10 @@ use crate::helpers::{Client, call_ok, spawn_app_with};
 /// that loses ground fails. Rates are fractions. They are under the targets (top-1 95 %,
 /// top-3 98 %, false no-confident-match 2 %, every no-match flagged): raise them as ranking gets there.
 const FLOORS: Figures = Figures {
-    top1: 0.80,
-    top3: 0.90,
-    false_no_confident: 0.17,
-    no_match_flagged: 0.95,
+    top1: 0.83,
+    top3: 0.92,
+    false_no_confident: 0.16,
+    no_match_flagged: 0.97,
 };
 
 /// One labelled query.

@@ -55,22 +55,28 @@ pub(crate) fn tokens(text: &str) -> Vec<String> {
 /// Whether a query word (or stem) is one or two typing mistakes from a name's word (Damerau: a swap
 /// is one), never in the first letter and more freely in longer words, so that short words stay
 /// distinct: four- and five-letter words only by a missing or doubled letter ("piza", "tunna"),
-/// never a changed one ("mochi" is not "mocha", "pear" is not "peas"); one mistake from six letters,
-/// two from nine.
+/// never a changed one ("mochi" is not "mocha", "pear" is not "peas"); one mistake in six letters,
+/// two from seven ("vinager", "brocolli": a word that long rarely sits two edits from another food's
+/// word with the same first letter, and only words no candidate has are respelled at all).
 pub(crate) fn near_spelling(query: &str, word: &str) -> bool {
     let len = query.chars().count();
     let other = word.chars().count();
     let allowed = match len {
         0..4 => return false,
         4..6 if other.abs_diff(len) != 1 => return false,
-        4..9 => 1,
+        4..7 => 1,
         _ => 2,
     };
     query != word
         && query.chars().next() == word.chars().next()
         && !query.chars().any(char::is_numeric)
         && other.abs_diff(len) <= allowed
-        && strsim::damerau_levenshtein(query, word) <= allowed
+        && match strsim::damerau_levenshtein(query, word) {
+            1 => true,
+            // Two mistakes inside the word, not a different ending: "margarita" is no "margarine".
+            2 => allowed == 2 && query.chars().last() == word.chars().last(),
+            _ => false,
+        }
 }
 
 /// The keys under which the catalog's word index files a word for typo look-ups: the word itself
@@ -126,6 +132,17 @@ mod tests {
         assert!(near_spelling("pomegranite", "pomegranate"));
         assert!(near_spelling("piza", "pizza"));
         assert!(near_spelling("coffe", "coffee"));
+        assert!(
+            near_spelling("vinager", "vinegar"),
+            "two edits from seven letters"
+        );
+        assert!(near_spelling("brocolli", "broccoli"));
+        assert!(near_spelling("cauliflour", "cauliflower"));
+        assert!(
+            !near_spelling("paneer", "panela"),
+            "one edit in six letters"
+        );
+        assert!(!near_spelling("margarita", "margarine"), "another ending");
         assert!(
             !near_spelling("mochi", "mocha"),
             "a changed letter in a short word"

@@ -21,6 +21,7 @@ struct File {
     cooking: Vec<CookingEntry>,
     as_sold: VariantEntry,
     soft: Vec<String>,
+    dish_words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -117,6 +118,8 @@ pub(crate) struct Vocabulary {
     pub cooking: Vec<Cooking>,
     pub as_sold: (Vec<Term>, f64),
     pub soft: Vec<Term>,
+    /// Soft words that, last in a query after a food, name a dish ("poke bowl").
+    pub dish_words: Vec<Term>,
 }
 
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
@@ -208,6 +211,7 @@ impl Vocabulary {
             cooking,
             as_sold: (terms(&file.as_sold.words), file.as_sold.penalty),
             soft: terms(&file.soft),
+            dish_words: terms(&file.dish_words),
         })
     }
 
@@ -282,7 +286,7 @@ mod tests {
         let base = |alias: &str| {
             format!(
                 "alias = [{alias}]\ncategories = []\ndefault_words = []\nvariants = []\ncooking = []\n\
-                 as_sold = {{ penalty = 0.1, words = [] }}\nsoft = []\n"
+                 as_sold = {{ penalty = 0.1, words = [] }}\nsoft = []\ndish_words = []\n"
             )
         };
         assert!(Vocabulary::parse(&base(r#"{ from = "a b", to = ["c"], why = "x" }"#)).is_ok());
