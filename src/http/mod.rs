@@ -1,6 +1,7 @@
 //! The HTTP edge: everything that speaks HTTP apart from rmcp's `/mcp` service — `/health`, the
 //! bearer layer in front of `/mcp`, the OAuth endpoints with their consent page, per-address rate
-//! limits, the owner's password and the client metadata document fetcher.
+//! limits, the owner's password, the client metadata document fetcher, and the listener's serve
+//! loop with its connection limits and graceful drain.
 
 pub mod bearer;
 pub mod cimd;
@@ -8,3 +9,4 @@ pub mod health;
 pub mod oauth;
 pub mod owner;
 pub mod rate_limit;
+pub mod serve;
