@@ -48,7 +48,7 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         check_exposure(&config)?;
         let metrics = telemetry::prometheus();
-        let pool = storage::open(&config.database_path)
+        let (pool, database_file) = storage::open_guarded(&config.database_path)
             .await
             .with_context(|| format!("opening database {}", config.database_path.display()))?;
         let clock = Clock::system();
@@ -130,7 +130,11 @@ impl App {
             &config.database_path,
         ));
         let router = router
-            .merge(health::router(pool.clone(), supervision.roster()))
+            .merge(health::router(
+                pool.clone(),
+                database_file,
+                supervision.roster(),
+            ))
             .merge(mcp)
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -219,7 +219,13 @@ async fn serve(config: Config, telemetry: &telemetry::Telemetry) -> anyhow::Resu
             let stop = metrics_stop.clone();
             // The same connection limits and bounded drain as the public listener.
             Some(tokio::spawn(async move {
-                serve::serve(metrics_listener, router, &http_settings, stop.cancelled_owned()).await
+                serve::serve(
+                    metrics_listener,
+                    router,
+                    &http_settings,
+                    stop.cancelled_owned(),
+                )
+                .await
             }))
         }
         None => None,

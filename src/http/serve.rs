@@ -73,7 +73,8 @@ pub async fn serve(
         // client's delayed ACK (Nagle's algorithm).
         let _ = tcp.set_nodelay(true);
         if let Ok(permit) = open.clone().try_acquire_owned() {
-            let connection = http1.serve_connection(TokioIo::new(tcp), with_peer(router.clone(), peer));
+            let connection =
+                http1.serve_connection(TokioIo::new(tcp), with_peer(router.clone(), peer));
             let connection = graceful.watch(connection);
             connections.spawn(async move {
                 if let Err(err) = connection.await {
@@ -83,10 +84,8 @@ pub async fn serve(
             });
         } else if let Ok(permit) = refusing.clone().try_acquire_owned() {
             metrics::counter!("http_connections_refused_total").increment(1);
-            let connection = refusal.serve_connection(
-                TokioIo::new(tcp),
-                service_fn(move |_| refuse(limit)),
-            );
+            let connection =
+                refusal.serve_connection(TokioIo::new(tcp), service_fn(move |_| refuse(limit)));
             connections.spawn(async move {
                 let _ = connection.await;
                 drop(permit);
