@@ -6,6 +6,7 @@ mod cli;
 mod diary;
 mod helpers;
 mod http;
+mod lifecycle;
 mod oauth;
 mod search_quality;
 mod supervision;
