@@ -50,6 +50,7 @@ class Slow(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(('127.0.0.1', port), Slow).serve_forever()
 EOF
 pids+=($!)
+touch "$work/upstream.log"
 
 port=$(free_port)
 base="http://127.0.0.1:$port"
@@ -70,7 +71,7 @@ for i in $(seq 1 "$n"); do
   pids+=($!)
 done
 for _ in $(seq 1 200); do
-  [ "$(wc -l <"$work/upstream.log" 2>/dev/null || echo 0)" -ge "$n" ] && break
+  [ "$(wc -l <"$work/upstream.log")" -ge "$n" ] && break
   sleep 0.05
 done
 held=$(wc -l <"$work/upstream.log")
@@ -84,15 +85,19 @@ exited=$(date +%s.%N)
 # The curls end with the server.
 for pid in "${pids[@]:2}"; do wait "$pid" 2>/dev/null || true; done
 
-failed=0
-codes=""
+# A call succeeded when it answered 200 with a JSON-RPC result that is not a tool error.
+ok=0 reset=0 http_error=0 rpc_error=0 tool_error=0 statuses=""
 for i in $(seq 1 "$n"); do
   code=$(cat "$work/code.$i" 2>/dev/null || echo 000)
-  if [ "$code" != 200 ] || grep -q '"isError":true' "$work/body.$i" 2>/dev/null; then
-    failed=$((failed + 1))
-    codes="$codes $code"
+  body="$work/body.$i"
+  if [ "$code" = 000 ]; then reset=$((reset + 1))
+  elif [ "$code" != 200 ]; then http_error=$((http_error + 1)); statuses="$statuses $code"
+  elif ! grep -q '"result"' "$body"; then rpc_error=$((rpc_error + 1))
+  elif grep -q '"isError":true' "$body"; then tool_error=$((tool_error + 1))
+  else ok=$((ok + 1))
   fi
 done
+summary=$(for c in $statuses; do echo "$c"; done | sort | uniq -c | awk '{printf " %s×%s", $1, $2}')
 echo "in flight at SIGTERM: $held of $n calls waiting on the upstream (delay ${delay}s)"
-echo "failed: $failed${codes:+ (HTTP$codes; 000 = reset or refused)}"
+echo "answered: $ok; failed: $((n - ok)) (reset or refused $reset, HTTP error $http_error${summary:+ [HTTP$summary]}, JSON-RPC error $rpc_error, tool error $tool_error)"
 echo "exit status: $status, $(python3 -c "print(round($exited - $started, 2))") s after SIGTERM"
