@@ -104,6 +104,8 @@ pub async fn serve(
     let drained = tokio::select! {
         () = graceful.shutdown() => Drained::Complete,
         () = tokio::time::sleep(settings.drain_timeout) => {
+            // Counts only the connections still running, not those finished but not reaped.
+            while connections.try_join_next().is_some() {}
             Drained::CutOff(connections.len())
         }
     };
@@ -164,4 +166,66 @@ async fn accept_failed(err: std::io::Error) {
     }
     tracing::error!(%err, "accepting a connection failed; retrying in a moment");
     tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+    use crate::config::Config;
+
+    fn settings(drain: Duration) -> HttpConfig {
+        HttpConfig {
+            drain_timeout: drain,
+            // Only the drain deadline can end a stalled request here.
+            header_read_timeout: Duration::from_secs(600),
+            ..Config::defaults().http
+        }
+    }
+
+    /// Serves a router with one route on a free port until `stop` is sent; answers how it drained.
+    async fn serving(
+        settings: HttpConfig,
+    ) -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Drained>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            serve(listener, router, &settings, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        (addr, stop, task)
+    }
+
+    #[tokio::test]
+    async fn an_idle_server_drains_completely_and_a_stalled_request_is_cut_off() {
+        let (_, stop, task) = serving(settings(Duration::from_secs(5))).await;
+        stop.send(()).unwrap();
+        assert_eq!(task.await.unwrap(), Drained::Complete);
+
+        let (addr, stop, task) = serving(settings(Duration::from_millis(100))).await;
+        let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stalled.write_all(b"GET / HTTP/1.1\r\nHo").await.unwrap();
+        // Accepted in order: once a later connection is answered, the stalled one is open.
+        let mut probe = tokio::net::TcpStream::connect(addr).await.unwrap();
+        probe
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut probe, &mut answer)
+            .await
+            .unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200"));
+        stop.send(()).unwrap();
+        assert_eq!(task.await.unwrap(), Drained::CutOff(1));
+    }
 }
