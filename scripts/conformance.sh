@@ -30,10 +30,11 @@ SUITE_VERSION="0.2.0-alpha.12"
 # scenario@spec-version. The suite picks the wire by spec version: 2025-11-25 is the stateful
 # initialize handshake, 2026-07-28 is stateless with per-request _meta. food-mcp answers both.
 # Not run, and why (see `node $SUITE list --server`):
-#   tools-call-*, resources-*, prompts-*, completion-complete, logging-set-level, json-schema-2020-12,
-#   elicitation-*, sep-2164-resource-not-found, http-custom-header-server-validation and most
-#   input-required-result-*: need the suite's fixture tools/prompts/resources (test_simple_text, ...)
-#   or capabilities (logging, completions, resources, prompts, sampling, elicitation) food-mcp lacks;
+#   tools-call-*, resources-read-*, resources-templates-read, resources-(un)subscribe, prompts-*,
+#   completion-complete, logging-set-level, json-schema-2020-12, elicitation-*,
+#   http-custom-header-server-validation and most input-required-result-*: need the suite's fixture
+#   tools/prompts/resources (test_simple_text, test://static-text, ...) or capabilities (logging,
+#   completions, subscriptions, prompts, sampling, elicitation) food-mcp lacks;
 #   server-sse-polling, server-sse-multiple-streams, server-session-lifecycle: need sessions/SSE,
 #   food-mcp is stateless with JSON responses (they run zero checks against it);
 #   tasks-*, sep-2640-skills-*: optional extensions food-mcp does not implement.
@@ -48,6 +49,9 @@ DEFAULT_SCENARIOS=(
   http-header-validation@2026-07-28
   caching@2026-07-28
   input-required-result-unsupported-methods@2026-07-28
+  resources-list@2025-11-25
+  resources-list@2026-07-28
+  sep-2164-resource-not-found@2026-07-28
 )
 if [[ -n "${CONFORMANCE_SCENARIOS:-}" ]]; then
   read -r -a SCENARIOS <<<"$CONFORMANCE_SCENARIOS"

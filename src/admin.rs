@@ -1,8 +1,8 @@
-//! The operator's commands: `owner set-password`, `clients list`, `clients revoke`,
-//! `diary export`, `backup` and `health`. All but `health` work on the database directly, so they
-//! run beside a live server (WAL: readers never block its writes; a running server drops revoked
-//! tokens from memory at its next sweep, `auth.sweep_interval`); each says which database it uses
-//! and refuses to create one.
+//! The operator's commands: `owner set-password`, `owner one-time-code`, `clients list`,
+//! `clients revoke`, `diary export`, `backup` and `health`. All but `health` work on the database
+//! directly, so they run beside a live server (WAL: readers never block its writes; a running
+//! server drops revoked tokens from memory at its next sweep, `auth.sweep_interval`); each says
+//! which database it uses and refuses to create one.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -53,6 +53,23 @@ fn read_new_password() -> anyhow::Result<String> {
         .read_line(&mut line)
         .context("reading the password from stdin")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Prints a one-time consent code: the owner's way in when password attempts are locked out.
+pub async fn one_time_code(config: &Config) -> anyhow::Result<()> {
+    let pool = open_existing(config).await?;
+    let owner = OwnerPassword::new(OwnerRepo::new(pool.clone()), Clock::system());
+    let code = owner.issue_one_time_code().await;
+    pool.close().await;
+    let code = code?;
+    println!(
+        "One-time consent code (valid {}, one use):\n  {}\n\
+         Enter it in the consent page's password field instead of the owner password; it is \
+         accepted even while password attempts are locked out.",
+        humantime::format_duration(crate::http::owner::ONE_TIME_CODE_TTL),
+        code.expose()
+    );
+    Ok(())
 }
 
 pub async fn list_clients(config: &Config) -> anyhow::Result<()> {

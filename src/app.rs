@@ -214,7 +214,9 @@ impl App {
 }
 
 /// Without OAuth, or with consent that approves everyone, /mcp is open to whoever reaches it:
-/// allowed only on a loopback address.
+/// allowed only when nothing but this machine can reach it — a loopback bind *and* a loopback
+/// `public_url` (a proxy on this host would otherwise carry the internet to the loopback bind),
+/// and no trusted proxy.
 fn check_exposure(config: &Config) -> anyhow::Result<()> {
     let open = if !config.auth.enabled {
         "auth.enabled = false leaves /mcp open to anyone"
@@ -223,10 +225,20 @@ fn check_exposure(config: &Config) -> anyhow::Result<()> {
     } else {
         return Ok(());
     };
+    let public_loopback = match config.public_url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
     anyhow::ensure!(
-        config.bind.ip().is_loopback(),
-        "{open}; refusing to listen on {} (bind a loopback address, or use password consent)",
-        config.bind
+        config.bind.ip().is_loopback() && public_loopback && config.proxy.trusted.is_empty(),
+        "{open}; refusing to start with bind {}, public_url {} and {} trusted proxies: \
+         that needs a loopback bind, a loopback public_url and no proxy.trusted \
+         (or use password consent)",
+        config.bind,
+        config.public_url,
+        config.proxy.trusted.len()
     );
     tracing::warn!("{open}: use this only for local development and protocol testing");
     Ok(())
@@ -308,9 +320,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn open_modes_refuse_a_public_address() {
+    fn open_modes_need_a_loopback_bind_and_public_url_and_no_proxy() {
         let mut config = Config::defaults();
         config.bind = "0.0.0.0:3000".parse().unwrap();
+        config.public_url = "https://food.example.com".parse().unwrap();
         assert!(
             check_exposure(&config).is_ok(),
             "password consent may listen anywhere"
@@ -330,7 +343,24 @@ mod tests {
                 .to_string()
                 .contains("auth.enabled")
         );
+        // A loopback bind behind a proxy on the same host is still the internet.
         config.bind = "127.0.0.1:3000".parse().unwrap();
-        assert!(check_exposure(&config).is_ok());
+        assert!(check_exposure(&config).is_err(), "public public_url");
+        for local in [
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+            "http://[::1]:3000",
+        ] {
+            config.public_url = local.parse().unwrap();
+            assert!(check_exposure(&config).is_ok(), "{local}");
+        }
+        config.proxy.trusted = vec!["127.0.0.1/32".parse().unwrap()];
+        assert!(
+            check_exposure(&config).is_err(),
+            "a trusted proxy forwards others"
+        );
+        config.proxy.trusted.clear();
+        config.bind = "[::]:3000".parse().unwrap();
+        assert!(check_exposure(&config).is_err(), "public bind");
     }
 }

@@ -32,6 +32,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub catalog: CatalogConfig,
     pub diary: DiaryConfig,
+    pub proxy: ProxyConfig,
 }
 
 /// The offline USDA catalog the server fills by itself at its first start.
@@ -76,6 +77,61 @@ fn optional_time_zone<'de, D: serde::Deserializer<'de>>(
             "diary.timezone {name:?} is not an IANA time zone name such as \"Europe/Paris\" or \"America/New_York\""
         ))
     })
+}
+
+/// The reverse proxies in front of the server, whose forwarding header names the client.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProxyConfig {
+    /// Addresses and CIDR ranges of trusted proxies; empty: every peer is the client.
+    #[serde(deserialize_with = "networks")]
+    pub trusted: Vec<ipnet::IpNet>,
+    /// Which header those proxies write.
+    pub header: ForwardedHeader,
+}
+
+/// The forwarding header a trusted proxy appends the client's address to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1` (nginx, Caddy, Traefik, HAProxy).
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
+/// A list of addresses or CIDR ranges: a TOML array, or one string separated by commas or spaces
+/// (as an environment variable spells it). A bare address is a one-address range.
+fn networks<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        One(String),
+        Many(Vec<String>),
+    }
+    let entries = match List::deserialize(deserializer)? {
+        List::One(text) => text
+            .split([',', ' '])
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect(),
+        List::Many(entries) => entries,
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "proxy.trusted entry {entry:?} is not an IP address or CIDR range"
+                    ))
+                })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,6 +248,14 @@ pub struct AuthConfig {
     pub max_password_failures: u32,
     #[serde(with = "humantime_serde")]
     pub lockout: Duration,
+    pub global_password_failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub password_backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_password_backoff: Duration,
+    /// How long a consent form (its CSRF token) may be submitted after it was shown.
+    #[serde(with = "humantime_serde")]
+    pub consent_form_ttl: Duration,
     pub cimd: CimdSettings,
 }
 
@@ -436,6 +500,37 @@ mod tests {
             jail.set_env("FOOD_MCP__DIARY__TIMEZONE", "Mars/Olympus_Mons");
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("not an IANA time zone"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure signature is fixed"
+    )]
+    fn trusted_proxies_parse_from_a_list_or_one_string() {
+        let config = Config::defaults();
+        assert!(config.proxy.trusted.is_empty());
+        assert_eq!(config.proxy.header, ForwardedHeader::XForwardedFor);
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "food.toml",
+                "[proxy]\ntrusted = [\"192.0.2.0/24\", \"::1\"]\n",
+            )?;
+            jail.set_env("FOOD_MCP_CONFIG", "food.toml");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            let trusted: Vec<String> = config.proxy.trusted.iter().map(|n| n.to_string()).collect();
+            assert_eq!(trusted, ["192.0.2.0/24", "::1/128"]);
+            jail.set_env("FOOD_MCP__PROXY__TRUSTED", "127.0.0.1, 10.0.0.0/8 ::1");
+            jail.set_env("FOOD_MCP__PROXY__HEADER", "forwarded");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            let trusted: Vec<String> = config.proxy.trusted.iter().map(|n| n.to_string()).collect();
+            assert_eq!(trusted, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+            assert_eq!(config.proxy.header, ForwardedHeader::Forwarded);
+            jail.set_env("FOOD_MCP__PROXY__TRUSTED", "10.0.0.0/33");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("10.0.0.0/33"), "{err}");
             Ok(())
         });
     }

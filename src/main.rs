@@ -91,6 +91,9 @@ enum DiaryCommand {
 enum OwnerCommand {
     /// Set the password the consent page asks for (prompted twice, or one line on stdin).
     SetPassword,
+    /// Print a code the consent page accepts once instead of the password (for 10 minutes),
+    /// even while password attempts are locked out.
+    OneTimeCode,
 }
 
 #[derive(Subcommand)]
@@ -152,6 +155,7 @@ async fn dispatch(
         Command::Serve => serve(config, telemetry).await,
         Command::Import(ImportCommand::Usda { input }) => import_usda(config, input).await,
         Command::Owner(OwnerCommand::SetPassword) => admin::set_owner_password(&config).await,
+        Command::Owner(OwnerCommand::OneTimeCode) => admin::one_time_code(&config).await,
         Command::Clients(ClientsCommand::List) => admin::list_clients(&config).await,
         Command::Clients(ClientsCommand::Revoke { client_id }) => {
             admin::revoke_client(&config, &client_id).await

@@ -1,143 +1,27 @@
-//! Search text normalization, match scoring, and ranking with de-duplication across sources.
+//! Search relevance: what a query means (its readings, through the vocabulary), how well a food's
+//! name answers it (a calibrated match score, the same for every source), and the ranking of results
+//! from all sources with de-duplication.
+//!
+//! The parts: `text` (folding, stemming, typo distance), `vocabulary` (the embedded
+//! `vocabulary.toml`), `name` (a name's structure and word weights); this file scores and ranks.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod name;
+mod text;
+mod vocabulary;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::food::model::{FoodSummary, Source};
-
-/// Words that carry no identity in food names ("Peaches, canned, in heavy syrup").
-const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "as", "by", "for", "in", "of", "or", "the", "to", "with",
-];
-
-/// Words naming a processed form. A name with one of them, when the query has none, ranks just
-/// below the plain form: "banana" means the fruit before banana powder. Baby food, restaurant and
-/// fast-food versions are variants in the same way.
-const PROCESSING_WORDS: &[&str] = &[
-    "babyfood",
-    "candied",
-    "canned",
-    "concentrate",
-    "concentrated",
-    "dehydrated",
-    "dried",
-    "dry",
-    "fast",
-    "formula",
-    "fermented",
-    "fried",
-    "frozen",
-    "imitation",
-    "instant",
-    "meatless",
-    "pickled",
-    "powder",
-    "powdered",
-    "restaurant",
-    "smoked",
-    "substitute",
-];
-
-/// Score taken off a processed form the query did not ask for.
-const PROCESSING_PENALTY: f64 = 0.1;
-
-/// Words naming a prepared form. When the query names no way of preparing, the raw (basic) form
-/// ranks first: "egg" is "Egg, whole, raw, fresh" before "Egg, whole, cooked, scrambled".
-const PREPARED_WORDS: &[&str] = &[
-    "baked",
-    "boiled",
-    "braised",
-    "broiled",
-    "cooked",
-    "grilled",
-    "heated",
-    "microwaved",
-    "poached",
-    "roasted",
-    "sauteed",
-    "scrambled",
-    "steamed",
-    "stewed",
-    "toasted",
-];
-
-/// Qualifiers USDA gives its default forms ("Tomatoes, red, ripe, raw, year round average",
-/// "Bread, white, commercially prepared", "Chicken, broilers or fryers, breast"): they say the food
-/// is the ordinary one, so a query need not cover them. They still count when a query has them.
-const BASIC_WORDS: &[&str] = &[
-    "added",
-    "all",
-    "average",
-    "broiler",
-    "calcium",
-    "commercial",
-    "commercially",
-    "d",
-    "enriched",
-    "fluid",
-    "fortified",
-    "fresh",
-    "fryer",
-    "granulated",
-    "plain",
-    "prepared",
-    "raw",
-    "regular",
-    "ripe",
-    "round",
-    "salt",
-    "salted",
-    "uncooked",
-    "unenriched",
-    "unprepared",
-    "variety",
-    "vitamin",
-    "whole",
-    "without",
-    "year",
-];
-
-/// Score taken off a food with an addition the query did not name: "Cheese, cottage, with
-/// vegetables" is not plain cottage cheese.
-const ADDITION_PENALTY: f64 = 0.05;
-
-/// Score taken off a prepared form when the query names no preparation.
-const PREPARED_PENALTY: f64 = 0.03;
-
-/// Score taken off a product whose brand the query does not name ("Cereals, QUAKER, Quick Oats"
-/// for "oats"): the generic food comes first.
-const BRANDED_PENALTY: f64 = 0.05;
-
-/// USDA's category-first names: "Nuts, almonds" and "Fish, salmon, Atlantic" name almonds and
-/// salmon, so for these first segments the head noun is taken from the second.
-const CLASS_PREFIXES: &[&str] = &[
-    "alcoholic beverage",
-    "beverage",
-    "candy",
-    "cereal",
-    "cheese",
-    "crustacean",
-    "fish",
-    "game meat",
-    "mollusk",
-    "nut",
-    "salad dressing",
-    "seed",
-    "snack",
-    "spice",
-];
-
-/// Credit for a query word found only as a near spelling ("brocoli" for broccoli).
-const TYPO_CREDIT: f64 = 0.8;
+use name::{Name, is_brand_word};
+pub use text::typo_keys;
+use text::{near_spelling, stem, tokens};
+use vocabulary::{Cooking, Phrase, Vocabulary, contains_phrase, vocabulary};
 
 /// From this score on a result is taken to be the food the query names; see [`match_score`].
 pub const CONFIDENT_MATCH: f64 = 0.7;
-
-/// Two results with the same brand are the same food when their name words overlap at least this
-/// much (Jaccard = shared / all words), as a ratio of integers so the test is exact: 9/10.
-const DUPLICATE_JACCARD: (usize, usize) = (9, 10);
 
 /// Weight of query words found in the result (recall), of the result's words the query covers
 /// (precision), and of hitting the name's head noun. They sum to 1.
@@ -145,250 +29,573 @@ const RECALL_WEIGHT: f64 = 0.6;
 const PRECISION_WEIGHT: f64 = 0.25;
 const HEAD_WEIGHT: f64 = 0.15;
 
-/// Canonical search text: lower case, punctuation and stop words dropped, plurals stemmed, words
-/// in order — "Bananas, raw" → "banana raw". Use it for cache keys so that equivalent queries
-/// share one entry.
+/// Credit for a query word found only as a near spelling ("brocoli" for broccoli).
+const TYPO_CREDIT: f64 = 0.8;
+/// Credit for a query word found as two of the name's words, or two query words as one of the
+/// name's ("icecream" for ice cream, "straw berries" for strawberries).
+const JOINED_CREDIT: f64 = 0.9;
+/// Credit for a query word found only inside an ingredient clause ("egg" in "made with egg").
+const CLAUSE_CREDIT: f64 = 0.6;
+/// Head credit when the name's head is a query word but not its last ("milk" is the head of
+/// "chocolate milk", not of "milk chocolate").
+const HEAD_NOT_LAST: f64 = 0.85;
+/// Head credit when the query names only the class ("cheese" for "Cheese, cheddar").
+const CATEGORY_HEAD: f64 = 0.5;
+/// Head credit when the query names the food only as an aside gives it ("garbanzo" for "Chickpeas
+/// (garbanzo beans, bengal gram)").
+const SYNONYM_CREDIT: f64 = 0.8;
+/// Costs of a cooking state met by another of SR's words for it ("steamed" by boiled), by plain
+/// "cooked", by no word, and contradicted by "raw".
+const COOKING_NEAR_COST: f64 = 0.02;
+const COOKING_GENERIC_COST: f64 = 0.04;
+const COOKING_MISS: f64 = 0.08;
+const COOKING_CONTRADICTED: f64 = 0.15;
+/// A reading through an alias scores a little under the query's own words, so that a food named
+/// exactly as the query says wins a tie.
+const ALIAS_FACTOR: f64 = 0.97;
+/// At most this many readings of one query (its own words and alias replacements).
+const MAX_READINGS: usize = 8;
+
+/// Costs: a soft word ("large", "cup") the name lacks, a prepared form when the query names none, an
+/// addition the query did not ask for ("Cheese, cottage, with vegetables"), a brand product for a
+/// generic query, and the cap on variant costs.
+const SOFT_MISS: f64 = 0.02;
+const PREPARED_PENALTY: f64 = 0.03;
+const ADDITION_PENALTY: f64 = 0.1;
+const BRANDED_PENALTY: f64 = 0.1;
+const MAX_VARIANT_PENALTY: f64 = 0.35;
+
+/// Two results with the same brand are the same food when their name words overlap at least this
+/// much (Jaccard = shared / all words), as a ratio of integers so the test is exact: 9/10.
+const DUPLICATE_JACCARD: (usize, usize) = (9, 10);
+
+/// Canonical search text: lower case, diacritics, punctuation and stop words dropped, words stemmed,
+/// in order — "Bananas, raw" → "banana raw". Use it for cache keys so that equivalent queries share
+/// one entry.
 pub fn normalize(text: &str) -> String {
     tokens(text).join(" ")
 }
 
-/// The words of a text as [`normalize`] sees them.
-fn tokens(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .replace(['\'', '’'], "")
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
-        .map(stem)
+/// A query word: its stem, and its folded written form (stems of vocabulary replacements).
+#[derive(Clone, Debug, PartialEq)]
+struct QueryWord {
+    stem: String,
+    surface: String,
+}
+
+/// One way to read a query: its own words, or with vocabulary replacements or respellings.
+#[derive(Clone, Debug)]
+struct Reading {
+    /// The words that name the food: each must be in a result for it to be the food.
+    core: Vec<QueryWord>,
+    /// Cooking states named ("grilled"): met by SR's words for them, cheap to miss.
+    cooking: Vec<&'static Cooking>,
+    /// Shape and amount words ("large", "cup"), as stems: cheap to miss.
+    soft: Vec<Phrase>,
+    /// Every stem of the reading, for telling which variant forms it asks for.
+    stems: Vec<String>,
+    factor: f64,
+}
+
+/// A query, read once and scored against many names.
+#[derive(Debug)]
+struct Query {
+    /// The query's own content words, written (folded) and stemmed.
+    own: Vec<QueryWord>,
+    readings: Vec<Reading>,
+}
+
+/// The query's content words (stop words dropped).
+fn query_words(text: &str) -> Vec<QueryWord> {
+    text::words(text)
+        .into_iter()
+        .filter(|w| !text::is_stop_word(w))
+        .map(|w| QueryWord {
+            stem: stem(&w),
+            surface: w,
+        })
         .collect()
 }
 
-/// Plural → singular by suffix rules, applied the same way to queries and names so both meet:
-/// bananas → banana, berries → berry, tomatoes → tomato, peaches → peach. Words ending in "ie"
-/// take the same "y" form (cookie and cookies → cooky). Not a linguistic stemmer; consistency is
-/// what matters.
-fn stem(word: &str) -> String {
-    let len = word.chars().count();
-    if len <= 3 || word.chars().any(char::is_numeric) {
-        return word.to_string();
+impl Query {
+    fn parse(text: &str, vocabulary: &'static Vocabulary) -> Query {
+        let own = query_words(text);
+        let mut query = Query {
+            own: own.clone(),
+            readings: Vec::new(),
+        };
+        query.add(&own, 1.0, vocabulary);
+        query
     }
-    if let Some(base) = word.strip_suffix("ies").filter(|_| len > 4) {
-        return format!("{base}y");
-    }
-    if let Some(base) = word.strip_suffix("ie") {
-        return format!("{base}y");
-    }
-    if let Some(base) = word.strip_suffix("oes").filter(|_| len > 4) {
-        return format!("{base}o");
-    }
-    for suffix in ["ches", "shes", "sses", "xes", "zzes"] {
-        if let Some(base) = word.strip_suffix(suffix) {
-            return format!("{base}{}", &suffix[..suffix.len() - 2]);
+
+    /// Adds the readings of these words (as they are, then with each alias and all aliases applied),
+    /// scaled by `factor`, up to [`MAX_READINGS`].
+    fn add(&mut self, own: &[QueryWord], factor: f64, vocabulary: &'static Vocabulary) {
+        let mut sequences: Vec<(Vec<QueryWord>, f64)> = vec![(own.to_vec(), factor)];
+        let stems: Vec<String> = own.iter().map(|w| w.stem.clone()).collect();
+        let mut matches: Vec<(usize, usize, &Vec<Phrase>)> = Vec::new();
+        let mut i = 0;
+        while i < stems.len() {
+            match vocabulary
+                .aliases
+                .iter()
+                .find(|(from, _)| stems[i..].starts_with(from))
+            {
+                Some((from, to)) => {
+                    matches.push((i, from.len(), to));
+                    i += from.len();
+                }
+                None => i += 1,
+            }
+        }
+        let replace = |picks: &[(usize, usize, &Phrase)]| -> Vec<QueryWord> {
+            let mut words = Vec::new();
+            let mut i = 0;
+            while i < own.len() {
+                match picks.iter().find(|(at, _, _)| *at == i) {
+                    Some((_, len, to)) => {
+                        words.extend(to.iter().map(|s| QueryWord {
+                            stem: s.clone(),
+                            surface: s.clone(),
+                        }));
+                        i += len;
+                    }
+                    None => {
+                        words.push(own[i].clone());
+                        i += 1;
+                    }
+                }
+            }
+            words
+        };
+        for (at, len, to) in &matches {
+            for replacement in to.iter() {
+                sequences.push((replace(&[(*at, *len, replacement)]), factor * ALIAS_FACTOR));
+            }
+        }
+        if matches.len() > 1 {
+            let all: Vec<(usize, usize, &Phrase)> = matches
+                .iter()
+                .map(|(at, len, to)| (*at, *len, &to[0]))
+                .collect();
+            sequences.push((replace(&all), factor * ALIAS_FACTOR));
+        }
+        for (words, factor) in sequences {
+            if self.readings.len() >= MAX_READINGS {
+                break;
+            }
+            self.readings
+                .push(Reading::classify(words, factor, vocabulary));
         }
     }
-    if !word.ends_with("ss")
-        && !word.ends_with("us")
-        && let Some(base) = word.strip_suffix('s')
-    {
-        return base.to_string();
+
+    /// Adds a reading with the query's unknown words spelled as the results spell them: a near
+    /// spelling ("brocoli" → broccoli), one word as two ("icecream" → ice cream) or two as one
+    /// ("straw berries" → strawberries). `known` holds every written word and stem of the results,
+    /// with how many results have it; a query word some result has is never respelled.
+    fn respell(&mut self, known: &HashMap<String, usize>, vocabulary: &'static Vocabulary) {
+        let has = |w: &QueryWord| known.contains_key(&w.surface) || known.contains_key(&w.stem);
+        let mut words: Vec<QueryWord> = Vec::new();
+        let mut factor: f64 = 1.0;
+        let mut i = 0;
+        let own = self.own.clone();
+        while i < own.len() {
+            let w = &own[i];
+            if let Some(next) = own.get(i + 1) {
+                let joined = format!("{}{}", w.surface, next.surface);
+                if known.contains_key(&joined) {
+                    words.push(QueryWord {
+                        stem: stem(&joined),
+                        surface: joined,
+                    });
+                    factor = factor.min(JOINED_CREDIT);
+                    i += 2;
+                    continue;
+                }
+            }
+            i += 1;
+            if has(w) {
+                words.push(w.clone());
+                continue;
+            }
+            let chars: Vec<char> = w.surface.chars().collect();
+            let split = (3..chars.len().saturating_sub(2)).find_map(|at| {
+                let (a, b): (String, String) =
+                    (chars[..at].iter().collect(), chars[at..].iter().collect());
+                (known.contains_key(&a) && known.contains_key(&b)).then_some((a, b))
+            });
+            if let Some((a, b)) = split {
+                words.extend([a, b].map(|part| QueryWord {
+                    stem: stem(&part),
+                    surface: part,
+                }));
+                factor = factor.min(JOINED_CREDIT);
+                continue;
+            }
+            // The commonest near spelling among the results' words.
+            let near = known
+                .iter()
+                .filter(|(k, _)| near_spelling(&w.surface, k) || near_spelling(&w.stem, k))
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(k, _)| k.clone());
+            match near {
+                Some(k) => {
+                    words.push(QueryWord {
+                        stem: stem(&k),
+                        surface: k,
+                    });
+                    factor = factor.min(TYPO_CREDIT);
+                }
+                None => words.push(w.clone()),
+            }
+        }
+        if factor < 1.0 {
+            self.add(&words, factor, vocabulary);
+        }
     }
-    word.to_string()
+}
+
+impl Reading {
+    fn classify(words: Vec<QueryWord>, factor: f64, vocabulary: &'static Vocabulary) -> Reading {
+        let stems: Vec<String> = words.iter().map(|w| w.stem.clone()).collect();
+        let written: Vec<String> = words.iter().map(|w| w.surface.clone()).collect();
+        let (mut core, mut cooking, mut soft) = (Vec::new(), Vec::new(), Vec::new());
+        let mut i = 0;
+        while i < words.len() {
+            if let Some((state, len)) = vocabulary.cooking_at(&written[i..]) {
+                cooking.push(state);
+                i += len;
+            } else if let Some(term) = vocabulary.soft_at(&written[i..]) {
+                soft.push(term.stems.clone());
+                i += term.written.len();
+            } else {
+                core.push(words[i].clone());
+                i += 1;
+            }
+        }
+        // A query of shape or cooking words only ("plain", "toast") means them.
+        if core.is_empty() {
+            core = words;
+            cooking.clear();
+            soft.clear();
+        }
+        Reading {
+            core,
+            cooking,
+            soft,
+            stems,
+            factor,
+        }
+    }
+
+    fn asks(&self, stems: &[String]) -> bool {
+        contains_phrase(&self.stems, stems)
+    }
+}
+
+/// What the scorer knows beyond one name: the product's brand words.
+struct Context {
+    brand: BTreeSet<String>,
+}
+
+fn score_reading(
+    reading: &Reading,
+    name: &Name,
+    context: &Context,
+    vocabulary: &Vocabulary,
+) -> f64 {
+    if reading.core.is_empty() {
+        return 0.0;
+    }
+    let (form, penalized) = form_penalty(reading, name, vocabulary);
+    let weight = |stem: &str| {
+        if penalized.contains(stem) {
+            0.0
+        } else {
+            name.weight(stem)
+        }
+    };
+    // The name's stems the query covers, with the credit of the query word that covered them.
+    let mut covered: BTreeMap<String, f64> = BTreeMap::new();
+    let (mut credit, mut found) = (0.0, 0_usize);
+    let mut head: f64 = 0.0;
+    let mut penalty = form;
+    let last = reading.core.len() - 1;
+    for (k, q) in reading.core.iter().enumerate() {
+        let position = if k == last { 1.0 } else { HEAD_NOT_LAST };
+        let c = if name.weights.contains_key(&q.stem) {
+            if name.has_outside_clause(&q.stem) {
+                1.0
+            } else {
+                CLAUSE_CREDIT
+            }
+        } else if context.brand.contains(&q.stem) {
+            1.0
+        } else {
+            continue;
+        };
+        found += 1;
+        credit += c;
+        covered.insert(q.stem.clone(), c);
+        if name.heads.contains(&q.stem) {
+            head = head.max(c * position);
+        } else if name.synonyms.contains(&q.stem) {
+            head = head.max(c * SYNONYM_CREDIT * position);
+        }
+    }
+    for state in &reading.cooking {
+        let exact = state.query.iter().find(|t| name.has_phrase(&t.stems));
+        let near = state.near.iter().find(|p| name.has_phrase(p));
+        match (exact, near) {
+            (Some(t), _) => {
+                for s in &t.stems {
+                    covered.insert(s.clone(), 1.0);
+                }
+            }
+            (None, Some(p)) => {
+                penalty += COOKING_NEAR_COST;
+                for s in p {
+                    covered.insert(s.clone(), 1.0);
+                }
+            }
+            (None, None) if !state.is_raw() && name.has_phrase(&["cook".into()]) => {
+                penalty += COOKING_GENERIC_COST;
+            }
+            (None, None) if !state.is_raw() && name.has_phrase(&["raw".into()]) => {
+                penalty += COOKING_CONTRADICTED;
+            }
+            (None, None) => penalty += COOKING_MISS,
+        }
+    }
+    for phrase in &reading.soft {
+        if name.has_phrase(phrase) {
+            for s in phrase {
+                covered.insert(s.clone(), 1.0);
+            }
+        } else {
+            penalty += SOFT_MISS;
+        }
+    }
+    let recall = credit / reading.core.len() as f64;
+
+    let mut covered_weight: f64 = covered
+        .iter()
+        .filter(|(s, _)| !name.heads.contains(*s))
+        .map(|(s, c)| weight(s) * c)
+        .sum();
+    // The head counts once, however many of its names (co-heads, synonyms) the query has.
+    let head_weight = name.head_weight();
+    let category_only = head == 0.0
+        && covered.keys().any(|s| name.category.contains(s))
+        && !covered.keys().any(|s| name.identity.contains(s));
+    if category_only {
+        head = CATEGORY_HEAD;
+    }
+    covered_weight += head_weight * head.min(1.0);
+    let total = name.total
+        - penalized
+            .iter()
+            .filter(|s| !name.heads.contains(*s))
+            .map(|s| name.weight(s))
+            .sum::<f64>();
+    let precision = if total > 0.0 {
+        (covered_weight / total).min(1.0)
+    } else if found > 0 {
+        1.0
+    } else {
+        0.0
+    };
+    let mut score = RECALL_WEIGHT * recall + PRECISION_WEIGHT * precision + HEAD_WEIGHT * head;
+    if found < reading.core.len() {
+        // A missing word: never confident, whatever else matches.
+        score *= 0.5 * found as f64 / reading.core.len() as f64;
+    }
+    ((score - penalty) * reading.factor).clamp(0.0, 1.0)
+}
+
+/// What a name's forms cost when the query does not ask for them — variant words (processed,
+/// preserved, changed, baby, regional), as-sold forms (dry mix, condensed) unless the name says it
+/// was prepared, a prepared form, an addition — and the stems those costs were for (they then weigh
+/// nothing in precision: their cost is the penalty).
+fn form_penalty(
+    reading: &Reading,
+    name: &Name,
+    vocabulary: &Vocabulary,
+) -> (f64, BTreeSet<String>) {
+    let mut penalized = BTreeSet::new();
+    let mut variants = 0.0;
+    // "dry heat", "moist heat" are cooking methods: their words are no form.
+    let cooking_phrases: Vec<&Phrase> = vocabulary
+        .cooking
+        .iter()
+        .flat_map(|c| &c.near)
+        .filter(|p| p.len() > 1 && name.has_phrase(p))
+        .collect();
+    let mut seen: Vec<&[String]> = Vec::new();
+    for variant in &vocabulary.variants {
+        let term = &variant.term;
+        let present = if variant.segment {
+            name.has_segment(&term.written)
+        } else {
+            name.has_written(&term.written)
+        };
+        if !present
+            || reading.asks(&term.stems)
+            || variant.unless.iter().any(|u| reading.stems.contains(u))
+            || cooking_phrases
+                .iter()
+                .any(|p| term.stems.iter().all(|s| p.contains(s)))
+            || seen.iter().any(|s| contains_phrase(s, &term.written))
+        {
+            continue;
+        }
+        seen.push(&term.written);
+        variants += variant.penalty;
+        penalized.extend(term.stems.iter().cloned());
+    }
+    let (as_sold, as_sold_penalty) = &vocabulary.as_sold;
+    let prepared = ["prepar", "cook", "dilut", "reconstitut", "heat", "bake"]
+        .iter()
+        .any(|s| name.weights.contains_key(*s));
+    if !prepared
+        && as_sold.iter().any(|t| {
+            name.has_written(&t.written)
+                && !reading.asks(&t.stems)
+                && !cooking_phrases
+                    .iter()
+                    .any(|p| t.stems.iter().all(|s| p.contains(s)))
+        })
+    {
+        variants += as_sold_penalty;
+    }
+    let mut penalty = f64::min(variants, MAX_VARIANT_PENALTY);
+    if reading.cooking.iter().all(|c| c.is_raw())
+        && name
+            .words
+            .iter()
+            .any(|w| vocabulary.is_cooking_word(&w.stem))
+    {
+        penalty += PREPARED_PENALTY;
+    }
+    if name
+        .additions
+        .iter()
+        .any(|s| !vocabulary.is_default(s) && !reading.stems.contains(s))
+    {
+        penalty += ADDITION_PENALTY;
+    }
+    (penalty, penalized)
+}
+
+fn best_score(query: &Query, name: &Name, context: &Context) -> f64 {
+    let vocabulary = vocabulary();
+    query
+        .readings
+        .iter()
+        .map(|r| score_reading(r, name, context, vocabulary))
+        .fold(0.0, f64::max)
+}
+
+/// Every written word and stem of some names, with how many of the names have it.
+fn known_words<'a>(names: impl Iterator<Item = &'a Name>) -> HashMap<String, usize> {
+    let mut known: HashMap<String, usize> = HashMap::new();
+    for name in names {
+        let words: HashSet<&String> = name
+            .words
+            .iter()
+            .flat_map(|w| [&w.stem, &w.surface])
+            .collect();
+        for w in words {
+            *known.entry(w.clone()).or_default() += 1;
+        }
+    }
+    known
 }
 
 /// How well a result's name (and brand) answers a query, in 0..=1, calibrated so that the same
 /// number means the same thing for every source:
 ///
 /// - **≥ 0.8** — the food the query names: every query word is in the name, the head noun among
-///   them, and few other words ("banana" → "Bananas, raw" 0.95).
+///   them, and few other words ("banana" → "Bananas, raw" 1.0).
 /// - **[`CONFIDENT_MATCH`] (0.7) to 0.8** — still that food, with more qualifiers than the query
-///   gave, or with a query word only near-spelled ("brocoli").
+///   gave, a query word only near-spelled ("brocoli"), or a cooking state SR names otherwise.
 /// - **0.5 to 0.7** — related: has every query word, but as a side part ("Bread, banana" for
-///   "banana"), or is a processed form the query did not ask for.
+///   "banana"), or is a processed or changed form the query did not ask for.
 /// - **< 0.5** — not the food asked for: some query word is missing ("Spices, saffron" for
 ///   "saffron risotto"). Such results are never confident, whatever else they match.
 ///
-/// Names follow USDA's comma style — identity first, qualifiers after commas ("Milk, whole,
-/// 3.25% milkfat") — or plain English ("Greek yogurt"). So the head noun is the last word before
-/// the first comma (the second segment for category-first names such as "Nuts, almonds") and
-/// weighs 2; other identity words weigh 1, the qualifiers after the n-th comma 0.5^n (at least
-/// 0.1), numbers and words in parentheses nothing. The score blends how many query words the
-/// result has (0.6), how much of the name's weight the query covers (0.25) and whether the query
-/// names the head (0.15); a word found only as a near spelling (one edit in six letters or more,
-/// two from nine) counts 0.8. When some query word is missing altogether, that blend is scaled by
-/// half the share of words found, which keeps it under 0.5. Brand words count toward the first
-/// part only.
+/// The query is read as written, through the vocabulary (`vocabulary.toml`: "aubergine" is also
+/// "eggplant"; an alias reading counts 0.97 of its score), and with words the name spells otherwise
+/// respelled (a near spelling 0.8, joined or split words 0.9). The name's words are weighed by their
+/// role ([`name`]): the head noun of the food's own segment 2, its other words 1, qualifiers 0.5ⁿ by
+/// how late they come, class prefixes ("Nuts, …"), brands, default-form words ("raw", "commercially
+/// prepared") and asides 0. The score blends how many query words the name has (0.6; 0.6 of a word
+/// found only inside an ingredient clause), how much of the name's weight the query covers (0.25)
+/// and whether the query names the head (0.15; less when the head is not the query's last word, as
+/// "milk" in "milk chocolate", or is named only by an aside's synonym). A missing word scales the
+/// blend under 0.5; forms the query did not ask for (`variants` in the vocabulary) and cooking
+/// states no word of the name meets cost a little.
 pub fn match_score(query: &str, name: &str, brand: Option<&str>) -> f64 {
-    let query: BTreeSet<String> = tokens(query).into_iter().collect();
-    if query.is_empty() {
-        return 0.0;
-    }
-    let words = weighted_name_tokens(name);
-    let brand: BTreeSet<String> = brand.map(tokens).unwrap_or_default().into_iter().collect();
-
-    let mut credit = 0.0;
-    let mut found = 0;
-    // The name words the query covers, with the credit of the query word that covered them.
-    let mut covered: BTreeMap<&str, f64> = BTreeMap::new();
-    for q in &query {
-        let hit = if words.weights.contains_key(q) {
-            covered.insert(q, 1.0);
-            1.0
-        } else if brand.contains(q) {
-            1.0
-        } else if let Some(near) = words.weights.keys().find(|w| near_spelling(q, w)) {
-            let entry = covered.entry(near).or_insert(TYPO_CREDIT);
-            *entry = entry.max(TYPO_CREDIT);
-            TYPO_CREDIT
-        } else {
-            continue;
-        };
-        credit += hit;
-        found += 1;
-    }
-    let recall = credit / query.len() as f64;
-
-    let total: f64 = words.weights.values().sum();
-    let covered_weight: f64 = covered
-        .iter()
-        .map(|(w, c)| words.weights.get(*w).copied().unwrap_or(0.0) * c)
-        .sum();
-    let precision = if total > 0.0 {
-        covered_weight / total
-    } else {
-        0.0
+    let vocabulary = vocabulary();
+    let mut query = Query::parse(query, vocabulary);
+    let name = Name::analyse(name, vocabulary);
+    query.respell(&known_words(std::iter::once(&name)), vocabulary);
+    let context = Context {
+        brand: brand.map(tokens).unwrap_or_default().into_iter().collect(),
     };
-
-    let head = words
-        .head
-        .as_deref()
-        .and_then(|h| covered.get(h))
-        .copied()
-        .unwrap_or(0.0);
-    let score = RECALL_WEIGHT * recall + PRECISION_WEIGHT * precision + HEAD_WEIGHT * head;
-    let score = if found < query.len() {
-        score * 0.5 * found as f64 / query.len() as f64
-    } else {
-        score
-    };
-    score.clamp(0.0, 1.0)
+    best_score(&query, &name, &context)
 }
 
-/// One or two typing mistakes, allowed only in longer words (and never in the first letter) so
-/// that short words stay distinct: "mochi" is not "mocha".
-fn near_spelling(query_word: &str, name_word: &str) -> bool {
-    let len = query_word.chars().count();
-    let allowed = match len {
-        0..6 => return false,
-        6..9 => 1,
-        _ => 2,
-    };
-    query_word.chars().next() == name_word.chars().next()
-        && !query_word.chars().any(char::is_numeric)
-        && name_word.chars().count().abs_diff(len) <= allowed
-        && strsim::levenshtein(query_word, name_word) <= allowed
+/// What the catalog must find for one reading of a query: `required` words each candidate must have
+/// (written forms, or stems for vocabulary words), and `cooking` words any of which it may have.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recall {
+    pub required: Vec<String>,
+    pub cooking: Vec<String>,
 }
 
-/// Whether the word (already lower case) is one of the query's, or a near spelling of one; for
-/// the catalog's typo pass, which looks for index terms close to a word that found nothing.
-pub fn is_near_spelling(query_word: &str, term: &str) -> bool {
-    near_spelling(&query_word.to_lowercase(), term)
-}
-
-struct NameTokens {
-    /// Each distinct word with its largest weight.
-    weights: BTreeMap<String, f64>,
-    head: Option<String>,
-}
-
-fn weighted_name_tokens(name: &str) -> NameTokens {
-    let (main, aside) = split_parenthetical(name);
-    let mut weights = BTreeMap::new();
-    let mut head = None;
-    // Each segment as its written words, each written word as its tokens: "long-grain" is one
-    // qualifier, so its two tokens share one weight.
-    let segments: Vec<Vec<Vec<String>>> = main
-        .split(',')
-        .map(|segment| {
-            segment
-                .split_whitespace()
-                .map(tokens)
-                .filter(|parts| !parts.is_empty())
-                .collect::<Vec<_>>()
-        })
-        .filter(|words| !words.is_empty())
-        .collect();
-    let class = segments.len() > 1 && {
-        let first: Vec<&str> = segments[0].iter().flatten().map(String::as_str).collect();
-        CLASS_PREFIXES.contains(&first.join(" ").as_str())
-    };
-    let head_segment = usize::from(class);
-    for (index, words) in segments.into_iter().enumerate() {
-        if index == head_segment {
-            head = words.last().and_then(|parts| parts.last()).cloned();
+/// The readings of a query the catalog should look for, the query's own words first.
+pub fn recall(query: &str) -> Vec<Recall> {
+    let vocabulary = vocabulary();
+    let mut all: Vec<Recall> = Vec::new();
+    for reading in Query::parse(query, vocabulary).readings {
+        let mut required: Vec<String> = reading.core.iter().map(|w| w.surface.clone()).collect();
+        if required.is_empty() {
+            required = reading.soft.concat();
         }
-        // Qualifiers matter less the later they come: "Milk, whole, 3.25% milkfat, with added
-        // vitamin D" is whole milk first, its vitamin D last.
-        let level = index.saturating_sub(head_segment);
-        let qualifier = 0.5_f64
-            .powi(i32::try_from(level).unwrap_or(i32::MAX))
-            .max(0.1);
-        for parts in words {
-            let share = 1.0 / parts.len() as f64;
-            for word in parts {
-                let weight = if index == head_segment && Some(&word) == head.as_ref() {
-                    2.0
-                } else if index < head_segment
-                    || word.chars().all(char::is_numeric)
-                    || BASIC_WORDS.contains(&word.as_str())
-                {
-                    // The category ("Nuts" in "Nuts, almonds"), numbers and default-form words.
-                    0.0
-                } else {
-                    qualifier * share
-                };
-                let entry = weights.entry(word).or_insert(weight);
-                *entry = f64::max(*entry, weight);
-            }
+        let cooking: Vec<String> = reading
+            .cooking
+            .iter()
+            .flat_map(|c| c.query.iter().map(|t| &t.stems).chain(&c.near))
+            .filter(|p| p.len() == 1)
+            .map(|p| p[0].clone())
+            .collect();
+        let recall = Recall { required, cooking };
+        if !recall.required.is_empty() && !all.contains(&recall) {
+            all.push(recall);
         }
     }
-    // "(Includes foods for USDA's Food Distribution Program)", "(ghee)": findable, but no part of
-    // the identity a query has to cover.
-    for word in tokens(&aside) {
-        weights.entry(word).or_insert(0.0);
-    }
-    NameTokens { weights, head }
+    all
 }
 
-/// Whether a name adds something the query did not ask for in a "with ..." part: "Cheese,
-/// cottage, with vegetables" for "cottage cheese" (but not "with salt" or "with added vitamin D").
-fn has_addition(name: &str, query_words: &BTreeSet<String>) -> bool {
-    let (main, _) = split_parenthetical(name);
-    main.split(',').any(|segment| {
-        segment.trim_start().to_lowercase().starts_with("with ")
-            && tokens(segment)
-                .iter()
-                .any(|w| !BASIC_WORDS.contains(&w.as_str()) && !query_words.contains(w))
-    })
-}
-
-/// A name without its parenthesized parts, and those parts.
-fn split_parenthetical(name: &str) -> (String, String) {
-    let (mut main, mut aside) = (String::new(), String::new());
-    let mut depth = 0_u32;
-    for c in name.chars() {
-        match c {
-            '(' => {
-                depth += 1;
-                aside.push(' ');
-            }
-            ')' => {
-                depth = depth.saturating_sub(1);
-                aside.push(' ');
-            }
-            _ if depth > 0 => aside.push(c),
-            _ => main.push(c),
+/// The words of a description as the catalog's word index keeps them: each distinct written word
+/// (folded, stop words dropped) with its stem.
+pub fn index_words(description: &str) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = Vec::new();
+    for word in text::words(description) {
+        if !text::is_stop_word(&word) && !all.iter().any(|(w, _)| *w == word) {
+            let stem = stem(&word);
+            all.push((word, stem));
         }
     }
-    (main, aside)
+    all
+}
+
+/// Whether an index word (and its stem) is a near spelling of a query word, by the rules the scorer
+/// applies: for the catalog's spelling pass.
+pub fn is_near_spelling(query_word: &str, word: &str, word_stem: &str) -> bool {
+    let query_word = text::fold(query_word);
+    near_spelling(&query_word, word) || near_spelling(&stem(&query_word), word_stem)
 }
 
 /// A search result with its relevance to the query.
@@ -411,44 +618,47 @@ pub fn no_confident_match(ranked: &[RankedFood]) -> bool {
 
 /// Ranks results from all sources for a query: duplicates removed, the owner's custom foods first,
 /// then by score; equal scores keep the better data type (Foundation, SR Legacy, Survey, Branded),
-/// then USDA before Open Food Facts, then the sources' own order.
+/// then USDA before Open Food Facts, then the sources' own order (the catalog's is most-measured
+/// first).
 ///
-/// The score is [`match_score`] less small penalties for variants the query did not ask for — a
-/// processed form (dried, canned, baby food...) 0.1, a brand product 0.05, a prepared form
-/// (cooked, baked...) 0.03 — plus a data-type bonus of at most 0.015 (Foundation, then SR Legacy,
-/// then Survey; for a query naming a brand, Open Food Facts instead).
+/// The score is [`match_score`], with every result's words known (a query word some result has
+/// exactly is not taken for a typo of another), less 0.05 for a brand product the query does not
+/// name, plus a data-type bonus of at most 0.015 (Foundation, then SR Legacy, then Survey; for a
+/// query naming a brand, Open Food Facts instead).
 pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
-    let query_words: BTreeSet<String> = tokens(query).into_iter().collect();
-    let asks_preparation = query_words
+    let vocabulary = vocabulary();
+    let parsed = Query::parse(query, vocabulary);
+    let query_stems: BTreeSet<String> = parsed
+        .readings
+        .first()
+        .map(|r| r.stems.iter().cloned().collect())
+        .unwrap_or_default();
+    let names: Vec<Name> = results
         .iter()
-        .any(|w| PREPARED_WORDS.contains(&w.as_str()));
+        .map(|f| Name::analyse(&f.name, vocabulary))
+        .collect();
+    let mut parsed = parsed;
+    parsed.respell(&known_words(names.iter()), vocabulary);
     let scored = results
         .into_iter()
-        .map(|food| {
-            let score = match_score(query, &food.name, food.brand.as_deref());
-            let name_words = tokens(&food.name);
-            let processed = name_words.iter().any(|w| {
-                PROCESSING_WORDS.contains(&w.as_str()) && !query_words.contains(w.as_str())
-            });
-            let prepared = !asks_preparation
-                && name_words
-                    .iter()
-                    .any(|w| PREPARED_WORDS.contains(&w.as_str()));
-            let brand_named = food
+        .zip(&names)
+        .map(|(food, name)| {
+            let brand: BTreeSet<String> = food
                 .brand
                 .as_deref()
                 .map(tokens)
                 .unwrap_or_default()
+                .into_iter()
+                .collect();
+            let brand_named = brand
                 .iter()
                 .chain(&brand_words_in_name(&food.name))
-                .any(|w| query_words.contains(w));
+                .any(|w| query_stems.contains(w));
+            let context = Context { brand };
+            let score = best_score(&parsed, name, &context);
             let branded = !brand_named && is_branded(&food);
-            let addition = has_addition(&food.name, &query_words);
-            let adjustment = data_type_bonus(&food, brand_named)
-                - if processed { PROCESSING_PENALTY } else { 0.0 }
-                - if addition { ADDITION_PENALTY } else { 0.0 }
-                - if prepared { PREPARED_PENALTY } else { 0.0 }
-                - if branded { BRANDED_PENALTY } else { 0.0 };
+            let adjustment =
+                data_type_bonus(&food, brand_named) - if branded { BRANDED_PENALTY } else { 0.0 };
             RankedFood {
                 food,
                 match_score: (score + adjustment).clamp(0.0, 1.0),
@@ -475,14 +685,20 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
 /// USDA writes brand names in capitals inside descriptions ("Cereals, QUAKER, Quick Oats",
 /// "McDONALD'S, Hamburger"): the words with three capitals in a row, outside parentheses.
 fn brand_words_in_name(name: &str) -> Vec<String> {
-    let (main, _) = split_parenthetical(name);
-    main.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|word| {
-            word.chars()
-                .collect::<Vec<_>>()
-                .windows(3)
-                .any(|w| w.iter().all(char::is_ascii_uppercase))
+    let mut depth = 0_u32;
+    let main: String = name
+        .chars()
+        .filter(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
         })
+        .collect();
+    main.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|word| is_brand_word(word))
         .flat_map(tokens)
         .collect()
 }
@@ -666,152 +882,178 @@ mod tests {
     }
 
     #[test]
-    fn normalize_lowercases_strips_punctuation_and_stems() {
+    fn normalize_folds_drops_stop_words_and_stems() {
         assert_eq!(normalize("Bananas, raw"), "banana raw");
         assert_eq!(normalize("  BANANA   raw!! "), "banana raw");
-        assert_eq!(normalize("Berries, mixed"), "berry mixed");
-        assert_eq!(normalize("Tomatoes, red, ripe"), "tomato red ripe");
         assert_eq!(
             normalize("Peaches, canned, in heavy syrup"),
-            "peach canned heavy syrup"
-        );
-        assert_eq!(normalize("glasses boxes radishes"), "glass box radish");
-        assert_eq!(normalize("Kellogg's Corn Flakes"), "kellogg corn flake");
-        assert_eq!(
-            normalize("Milk, whole, 3.25% milkfat"),
-            "milk whole 3 25 milkfat"
+            normalize("peach can heavy syrup")
         );
         assert_eq!(normalize("cookies"), normalize("cookie"));
-        assert_eq!(normalize("pies"), normalize("pie"));
-        assert_eq!(normalize("Hummus"), "hummus");
-        assert_eq!(normalize("Swiss cheese"), "swiss cheese");
-        assert_eq!(normalize("oats"), "oat");
-        assert_eq!(normalize("Crème brûlée"), "crème brûlée");
-        assert_eq!(normalize(""), "");
+        assert_eq!(normalize("Jalapeño"), "jalapeno");
         assert_eq!(normalize(",,, !!"), "");
     }
 
     #[test]
-    fn exact_matches_score_one_and_unrelated_zero() {
-        assert_eq!(match_score("banana", "Bananas", None), 1.0);
-        assert_eq!(match_score("banana bread", "Bread, banana", None), 1.0);
+    fn the_food_named_scores_high_and_unrelated_zero() {
+        assert_eq!(match_score("banana", "Bananas, raw", None), 1.0);
         assert_eq!(match_score("raw bananas", "Bananas, raw", None), 1.0);
         assert_eq!(match_score("banana", "Apples, raw, with skin", None), 0.0);
         assert_eq!(match_score("", "Bananas, raw", None), 0.0);
         assert_eq!(match_score("banana", "", None), 0.0);
-    }
-
-    #[test]
-    fn scores_stay_in_range() {
-        for (q, n, b) in [
-            ("banana banana banana", "Bananas, raw", None),
-            ("x", "x, x, x", Some("x")),
-            ("1 2 3", "1 2 3", None),
-            ("nutella", "Hazelnut spread", Some("Nutella")),
-            ("a", ", , ,", None),
-        ] {
-            let s = match_score(q, n, b);
-            assert!((0.0..=1.0).contains(&s), "{q} / {n}: {s}");
+        for (q, n) in [("x", "x, x, x"), ("1 2 3", "1 2 3"), ("a", ", , ,")] {
+            assert!((0.0..=1.0).contains(&match_score(q, n, None)));
         }
     }
 
     #[test]
-    fn the_head_noun_and_identity_words_count_more() {
+    fn the_head_noun_decides_and_word_order_breaks_ties() {
         let raw = match_score("banana", "Bananas, raw", None);
         let bread = match_score("banana", "Bread, banana", None);
-        let chips = match_score("banana", "Banana chips", None);
-        assert!(raw > 0.9, "{raw}");
-        assert!(raw > chips && raw > bread, "{raw} {chips} {bread}");
-        let whole = match_score(
-            "milk",
-            "Milk, whole, 3.25% milkfat, with added vitamin D",
+        assert!(
+            raw >= 0.8 && (0.5..CONFIDENT_MATCH).contains(&bread),
+            "{raw} {bread}"
+        );
+        let drink = match_score(
+            "chocolate milk",
+            "Milk, chocolate, fluid, commercial, whole",
             None,
         );
-        let chocolate = match_score("milk", "Milk chocolate", None);
-        assert!(whole > chocolate, "{whole} {chocolate}");
-        let whole = match_score(
-            "whole milk",
-            "Milk, whole, 3.25% milkfat, with added vitamin D",
+        let candy = match_score("chocolate milk", "Candies, milk chocolate", None);
+        assert!(drink > candy, "{drink} {candy}");
+        let candy = match_score("milk chocolate", "Candies, milk chocolate", None);
+        let drink = match_score(
+            "milk chocolate",
+            "Milk, chocolate, fluid, commercial, whole",
             None,
         );
-        let buttermilk = match_score("whole milk", "Milk, buttermilk, fluid, whole", None);
-        assert!(whole > buttermilk, "{whole} {buttermilk}");
-        let breast = match_score(
-            "chicken breast",
-            "Chicken, broilers or fryers, breast, meat only, raw",
-            None,
+        assert!(candy > drink, "{candy} {drink}");
+        assert!(
+            match_score("almonds", "Nuts, almonds", None) >= 0.95,
+            "class prefix"
         );
-        let tenders = match_score(
-            "chicken breast",
-            "Chicken breast tenders, breaded, cooked",
-            None,
+        assert!(
+            match_score("egg", "Pasta, homemade, made with egg, cooked", None) < CONFIDENT_MATCH
         );
-        assert!(breast > tenders, "{breast} {tenders}");
     }
 
     #[test]
     fn a_missing_query_word_is_never_confident() {
-        let saffron = match_score("saffron risotto", "Spices, saffron", None);
-        assert!(saffron < 0.5, "{saffron}");
-        let rice = match_score(
-            "saffron risotto",
-            "Rice, white, long-grain, regular, raw",
-            None,
+        assert!(match_score("saffron risotto", "Spices, saffron", None) < 0.5);
+        assert_eq!(
+            match_score(
+                "saffron risotto",
+                "Rice, white, long-grain, regular, raw",
+                None
+            ),
+            0.0
         );
-        assert_eq!(rice, 0.0);
-        let tea = match_score("bubble tea", "Tea, black", None);
-        assert!(tea < 0.5, "{tea}");
+        assert!(
+            match_score("cheese", "BURGER KING, WHOPPER, no cheese", None) < 0.5,
+            "negated"
+        );
         let ranked = rank(
             "saffron risotto",
             vec![usda("1", "Spices, saffron"), usda("2", "Rice, white")],
         );
         assert!(no_confident_match(&ranked));
         assert!(no_confident_match(&[]));
-        assert!(!no_confident_match(&rank(
-            "banana",
-            vec![usda("1", "Bananas, raw")]
-        )));
     }
 
     #[test]
-    fn near_spellings_count_in_long_words_only() {
+    fn typos_and_joined_or_split_words_are_respelled_from_the_results() {
         let typo = match_score("brocoli", "Broccoli, raw", None);
         assert!((CONFIDENT_MATCH..0.9).contains(&typo), "{typo}");
-        assert!(match_score("avacado", "Avocados, raw", None) >= CONFIDENT_MATCH);
+        assert!(match_score("icecream", "Ice creams, vanilla", None) >= 0.8);
+        assert!(match_score("straw berries", "Strawberries, raw", None) >= 0.8);
         assert!(match_score("mochi", "Beverages, coffee, mocha", None) < 0.5);
-        assert!(is_near_spelling("Bananna", "banana"));
-        assert!(is_near_spelling("strawbery", "strawberri"));
-        assert!(!is_near_spelling("pho", "phi"));
-        assert!(
-            !is_near_spelling("vanana", "banana"),
-            "first letters differ"
+        // A word some result has is a real word, not a typo of another result's.
+        let ranked = rank(
+            "pear",
+            vec![usda("1", "Peas, green, raw"), usda("2", "Pears, raw")],
         );
-        assert!(!is_near_spelling("2", "3"));
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        assert!(ranked[1].match_score < 0.5, "{}", ranked[1].match_score);
     }
 
     #[test]
-    fn category_prefixes_parentheses_and_default_words_do_not_dilute() {
-        assert_eq!(match_score("almonds", "Nuts, almonds", None), 1.0);
-        assert_eq!(match_score("cheddar cheese", "Cheese, cheddar", None), 1.0);
-        assert_eq!(
+    fn vocabulary_readings_find_what_sr_calls_something_else() {
+        let aubergine = match_score("aubergine", "Eggplant, raw", None);
+        assert!(aubergine >= 0.9, "{aubergine}");
+        assert!(
             match_score(
-                "oats",
-                "Oats (Includes foods for USDA's Food Distribution Program)",
+                "courgette",
+                "Squash, summer, zucchini, includes skin, raw",
                 None
-            ),
-            1.0
+            ) >= 0.8
         );
-        assert_eq!(
-            match_score("ghee", "Butter, Clarified butter (ghee)", None),
-            0.6
+        assert!(
+            match_score(
+                "garbanzo beans",
+                "Chickpeas (garbanzo beans, bengal gram), mature seeds, raw",
+                None
+            ) >= 0.8
         );
-        let default = match_score(
-            "tomato",
-            "Tomatoes, red, ripe, raw, year round average",
+        assert!(match_score("mayo", "Salad dressing, mayonnaise, regular", None) >= 0.8);
+        // The query's own words still count: a saved "aubergine dip" beats the alias reading.
+        let own = match_score("aubergine", "Aubergine", None);
+        assert!(own > aubergine, "{own} {aubergine}");
+    }
+
+    #[test]
+    fn cooking_states_meet_sr_words_and_cost_little_when_missing() {
+        let boiled = match_score(
+            "steamed broccoli",
+            "Broccoli, cooked, boiled, drained, without salt",
             None,
         );
-        let yellow = match_score("tomato", "Tomatoes, yellow, raw", None);
-        assert_eq!(default, yellow);
+        let raw = match_score("steamed broccoli", "Broccoli, raw", None);
+        assert!(boiled > raw && boiled >= 0.9, "{boiled} {raw}");
+        assert!(
+            raw >= 0.5,
+            "an unmet cooking word is not a missing word: {raw}"
+        );
+        let poached = match_score("poached egg", "Egg, whole, cooked, poached", None);
+        assert!(poached >= 0.95, "{poached}");
+        let grilled = match_score(
+            "grilled salmon",
+            "Fish, salmon, Atlantic, farmed, cooked, dry heat",
+            None,
+        );
+        assert!(
+            grilled
+                > match_score(
+                    "grilled salmon",
+                    "Fish, salmon, Atlantic, farmed, raw",
+                    None
+                )
+        );
+        assert!(match_score("french fries", "Artichokes, (globe or french), raw", None) < 0.5);
+    }
+
+    #[test]
+    fn plain_foods_come_before_forms_the_query_did_not_name() {
+        let results = vec![
+            usda("1", "Bananas, dehydrated, or banana powder"),
+            usda("2", "Bread, banana"),
+            usda("3", "Bananas, raw"),
+            usda("4", "Babyfood, fruit, bananas with tapioca, strained"),
+        ];
+        let ranked = rank("banana", results.clone());
+        assert_eq!(ranked[0].food.name, "Bananas, raw");
+        assert!(
+            ranked[1..].iter().all(|r| r.match_score < 0.8),
+            "{ranked:?}"
+        );
+        assert_eq!(rank("dehydrated banana", results)[0].food.id, "1");
+        let ranked = rank(
+            "jello",
+            vec![
+                usda("1", "Gelatin desserts, dry mix"),
+                usda("2", "Gelatin desserts, dry mix, prepared with water"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2", "a dish as eaten, not as sold");
         let ranked = rank(
             "cottage cheese",
             vec![
@@ -832,46 +1074,6 @@ mod tests {
             ["2", "1"],
             "brand products after the generic food"
         );
-        assert_eq!(
-            ids(&rank(
-                "quaker oats",
-                ranked.into_iter().map(|r| r.food).collect()
-            ))[0],
-            "1"
-        );
-    }
-
-    #[test]
-    fn brand_words_help_recall() {
-        let with = match_score("nutella", "Hazelnut spread with cocoa", Some("Nutella"));
-        assert!((with - 0.6).abs() < 1e-9, "{with}");
-        assert_eq!(
-            match_score("nutella", "Hazelnut spread with cocoa", None),
-            0.0
-        );
-    }
-
-    #[test]
-    fn rank_prefers_plain_forms_unless_asked() {
-        let results = vec![
-            usda("1", "Bananas, dehydrated, or banana powder"),
-            usda("2", "Bread, banana"),
-            usda("3", "Bananas, raw"),
-            usda("4", "Apples, raw"),
-        ];
-        let ranked = rank("banana", results.clone());
-        assert_eq!(
-            names(&ranked),
-            [
-                "Bananas, raw",
-                "Bananas, dehydrated, or banana powder",
-                "Bread, banana",
-                "Apples, raw"
-            ]
-        );
-        assert_eq!(ranked[3].match_score, 0.0);
-        let ranked = rank("dehydrated banana", results);
-        assert_eq!(ranked[0].food.name, "Bananas, dehydrated, or banana powder");
     }
 
     #[test]
@@ -882,18 +1084,13 @@ mod tests {
             summary(Source::Custom, "custom:1", "Smoothie, banana oat", None),
             summary(Source::Openfoodfacts, "3018", "Bananas, raw", Some("Dole")),
         ];
-        // A generic word: the generic food before brand products.
         let ranked = rank("banana", results.clone());
         assert_eq!(ids(&ranked), ["custom:1", "173944", "3017", "3018"]);
         assert_eq!(ranked[1].match_score, 1.0);
-        assert_eq!(ranked[2].match_score, 0.95);
-        // A brand: Open Food Facts' product first.
         let ranked = rank("chiquita banana", results);
         assert_eq!(ids(&ranked)[..2], ["custom:1", "3017"]);
         assert!(ranked[1].match_score > 0.8, "{}", ranked[1].match_score);
         assert!(ranked[2].match_score < 0.5, "{}", ranked[2].match_score);
-
-        // Equal scores: the better data type first, then USDA before Open Food Facts.
         let typed = |id: &str, name: &str, data_type: &str| FoodSummary {
             data_type: Some(data_type.into()),
             ..usda(id, name)
@@ -907,8 +1104,26 @@ mod tests {
                 typed("foundation", "Bananas, fresh", "Foundation"),
             ],
         );
-        let order: Vec<&str> = ranked.iter().map(|r| r.food.id.as_str()).collect();
-        assert_eq!(order, ["foundation", "sr", "survey", "off"]);
+        assert_eq!(ids(&ranked), ["foundation", "sr", "survey", "off"]);
+    }
+
+    #[test]
+    fn recall_lists_the_readings_for_the_catalog() {
+        let readings = recall("grilled aubergine");
+        assert_eq!(readings[0].required, ["aubergine"]);
+        assert!(readings[0].cooking.contains(&"broil".to_string()));
+        assert!(readings.iter().any(|r| r.required == ["eggplant"]));
+        assert!(recall(",,,").is_empty());
+        assert_eq!(
+            index_words("Rolls, hot-dog, of the day"),
+            [
+                ("rolls".to_string(), "roll".to_string()),
+                ("hot".to_string(), "hot".to_string()),
+                ("dog".to_string(), "dog".to_string()),
+                ("day".to_string(), "day".to_string()),
+            ]
+        );
+        assert!(is_near_spelling("Brocoli", "broccoli", "broccoli"));
     }
 
     #[test]
@@ -925,7 +1140,7 @@ mod tests {
         // Equal scores: USDA wins over Open Food Facts whichever comes first.
         let results = vec![
             summary(Source::Openfoodfacts, "off", "Bananas, raw", None),
-            usda("usda", "BANANAS,  RAW"),
+            usda("usda", "bananas,  Raw"),
         ];
         assert_eq!(ids(&rank("banana", results)), ["usda"]);
 
@@ -1001,6 +1216,7 @@ mod tests {
         assert_eq!(ranked[0].match_score, 0.0);
     }
 
+    /// Ranking over the whole SR Legacy name list, when the shared data is present.
     /// Ranking over the whole SR Legacy name list, when the shared data is present.
     #[test]
     fn sr_legacy_top_results_are_the_plain_foods() {

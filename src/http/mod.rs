@@ -1,10 +1,12 @@
 //! The HTTP edge: everything that speaks HTTP apart from rmcp's `/mcp` service — `/health`, the
-//! bearer layer in front of `/mcp`, the OAuth endpoints with their consent page, per-address rate
-//! limits, the owner's password, the client metadata document fetcher, and the listener's serve
-//! loop with its connection limits and graceful drain.
+//! bearer layer in front of `/mcp`, the OAuth endpoints with their consent page, the client
+//! address behind trusted proxies, per-address rate limits, the owner's password, the client
+//! metadata document fetcher, and the listener's serve loop with its connection limits and
+//! graceful drain.
 
 pub mod bearer;
 pub mod cimd;
+pub mod client_addr;
 pub mod health;
 pub mod oauth;
 pub mod owner;

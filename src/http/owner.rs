@@ -1,5 +1,6 @@
 //! The owner's consent password: argon2id hashes (never the password) in the database, checked
-//! off the async threads because argon2 is deliberately slow.
+//! off the async threads because argon2 is deliberately slow; and the one-time consent codes the
+//! owner can print from the server's shell.
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 
@@ -9,6 +10,12 @@ use crate::storage::{StorageError, owner::OwnerRepo};
 
 /// Shortest password `owner set-password` accepts.
 pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// How long a one-time consent code stays valid.
+pub const ONE_TIME_CODE_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Characters of a one-time code: 120 bits of url-safe base64, short enough to type.
+const ONE_TIME_CODE_CHARS: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OwnerError {
@@ -69,6 +76,32 @@ impl OwnerPassword {
             .set_password_hash_if_absent(&hash, self.clock.now())
             .await?;
         Ok(set.then_some(password))
+    }
+
+    /// A fresh one-time consent code (`food-mcp owner one-time-code`): valid for
+    /// [`ONE_TIME_CODE_TTL`], once; stored only as its hash.
+    pub async fn issue_one_time_code(&self) -> Result<Secret, OwnerError> {
+        let random = Secret::generate().map_err(|e| OwnerError::Hash(e.to_string()))?;
+        let code = Secret::from_presented(&random.expose()[..ONE_TIME_CODE_CHARS]);
+        let now = self.clock.now();
+        let expires_at = now.saturating_add(crate::clock::secs(ONE_TIME_CODE_TTL));
+        self.repo
+            .insert_one_time_code(&code.hash(), expires_at, now)
+            .await?;
+        Ok(code)
+    }
+
+    /// Whether `presented` is an unexpired one-time code, using it up. Cheap (one hash and one
+    /// indexed delete), so it needs no lockout: a 120-bit code cannot be guessed.
+    pub async fn redeem_one_time_code(&self, presented: &str) -> Result<bool, OwnerError> {
+        if presented.len() != ONE_TIME_CODE_CHARS {
+            return Ok(false);
+        }
+        let hash = Secret::from_presented(presented).hash();
+        Ok(self
+            .repo
+            .take_one_time_code(&hash, self.clock.now())
+            .await?)
     }
 
     /// Whether `password` is the owner's.
@@ -144,5 +177,21 @@ mod tests {
         owner.set("correct horse battery").await.unwrap();
         assert!(owner.verify("correct horse battery").await.unwrap());
         assert!(!owner.verify(&generated).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_one_time_code_works_once_and_expires() {
+        let (_dir, owner) = owner().await;
+        let code = owner.issue_one_time_code().await.unwrap();
+        assert_eq!(code.expose().len(), ONE_TIME_CODE_CHARS);
+        assert!(!owner.redeem_one_time_code("x").await.unwrap());
+        assert!(owner.redeem_one_time_code(code.expose()).await.unwrap());
+        assert!(
+            !owner.redeem_one_time_code(code.expose()).await.unwrap(),
+            "single use"
+        );
+        let late = owner.issue_one_time_code().await.unwrap();
+        owner.clock.advance(ONE_TIME_CODE_TTL);
+        assert!(!owner.redeem_one_time_code(late.expose()).await.unwrap());
     }
 }

@@ -1,5 +1,6 @@
 //! Per-client-address limits for the OAuth endpoints: a request rate limiter (for /register,
-//! /token and the consent POST) and a lockout after repeated wrong consent passwords.
+//! /token and the consent page) and the bounds on consent-password guessing (a lockout per
+//! address, a back-off server-wide).
 //!
 //! Both key on [`client_key`]: an IPv4 address as is, an IPv6 address by its /64 network (one
 //! subscriber usually holds a whole /64, so per-address keys would be free to rotate through).
@@ -32,8 +33,8 @@ impl RetryAfter {
     }
 }
 
-/// The key both limiters use for a client address.
-fn client_key(ip: IpAddr) -> IpAddr {
+/// The key both limiters (and the consent form's CSRF token) use for a client address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -96,6 +97,13 @@ pub struct LockoutSettings {
     pub window: Duration,
     /// How long a locked-out address is refused without its password being checked.
     pub lockout: Duration,
+    /// Wrong passwords from all addresses together, within `window`, after which checks slow
+    /// down server-wide.
+    pub global_failures: u32,
+    /// The first server-wide wait past `global_failures`; it doubles with each further failure.
+    pub backoff: Duration,
+    /// The longest server-wide wait: what an attacker can make the owner wait, at most, per try.
+    pub max_backoff: Duration,
 }
 
 impl Default for LockoutSettings {
@@ -104,6 +112,9 @@ impl Default for LockoutSettings {
             max_failures: 5,
             window: Duration::from_secs(15 * 60),
             lockout: Duration::from_secs(15 * 60),
+            global_failures: 20,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
         }
     }
 }
@@ -122,25 +133,56 @@ struct Attempts {
     locked_until: Option<i64>,
 }
 
-/// Locks an address out of the consent form after too many wrong passwords.
+/// Wrong passwords from every address together.
+#[derive(Debug, Default)]
+struct Global {
+    window_start: i64,
+    failures: u32,
+    /// Past the budget, no attempt begins before this.
+    next_at: i64,
+}
+
+/// Bounds password guessing on the consent form, per address and server-wide.
 ///
-/// The caller checks before verifying a password (so a locked-out address never gets an answer
-/// about it) and records the outcome after:
-/// `check(ip)?` → verify → `record_failure(ip)` or `record_success(ip)`.
+/// An attempt is counted as a failure the moment it begins, before its (slow) check, in one
+/// step with the decision whether it may begin: simultaneous guesses cannot all slip in before
+/// the first of them is found wrong. `begin(ip)?` → verify → [`Attempt::succeeded`] or
+/// [`Attempt::failed`].
 ///
-/// Memory is bounded by moka (at most [`LOCKOUT_ENTRIES`] addresses, each kept no longer than
-/// `window + lockout` after its last failure); no housekeeping call is needed.
+/// - Per address: `max_failures` within `window` lock the address out for `lockout`.
+/// - Server-wide: past `global_failures` within `window`, one attempt may begin per back-off,
+///   which starts at `backoff` and doubles up to `max_backoff`. Many addresses thus cannot
+///   guess fast, and none can lock the owner out for longer than `max_backoff` at a time (a
+///   flood that takes every slot is answered by `food-mcp owner one-time-code`, which needs no
+///   attempt).
+///
+/// Address entries are bounded by moka (at most [`LOCKOUT_ENTRIES`], each kept no longer than
+/// `window + lockout` after its last change); no housekeeping call is needed.
 pub struct PasswordLockout {
     settings: LockoutSettings,
     clock: Clock,
     attempts: moka::sync::Cache<IpAddr, Attempts>,
+    /// A plain mutex: held for a few comparisons, never across an await; it also makes the
+    /// address step and the server-wide step of `begin` one atomic step.
+    global: std::sync::Mutex<Global>,
+}
+
+/// A password attempt under way, already counted as a failure.
+#[must_use = "an attempt ends with succeeded() or failed()"]
+pub struct Attempt<'a> {
+    lockout: &'a PasswordLockout,
+    key: IpAddr,
+    /// This attempt used up the address's allowance: if it fails, the address is locked out.
+    locks: bool,
 }
 
 impl PasswordLockout {
-    /// `max_failures = 0` counts as 1. Times use `clock` (whole seconds), so tests can move it.
+    /// `max_failures` and `global_failures` of 0 count as 1. Times use `clock` (whole seconds),
+    /// so tests can move it.
     pub fn new(settings: LockoutSettings, clock: Clock) -> PasswordLockout {
         let settings = LockoutSettings {
             max_failures: settings.max_failures.max(1),
+            global_failures: settings.global_failures.max(1),
             ..settings
         };
         let attempts = moka::sync::Cache::builder()
@@ -158,62 +200,111 @@ impl PasswordLockout {
             settings,
             clock,
             attempts,
+            global: std::sync::Mutex::new(Global::default()),
         }
     }
 
-    /// Whether `ip` may try a password now.
-    pub fn check(&self, ip: IpAddr) -> Result<(), RetryAfter> {
+    /// Begins a password attempt from `ip`, counting it as a failure until it succeeds; or says
+    /// how long until one may begin (the address is locked out, or the server-wide back-off
+    /// runs). A refused attempt counts nowhere.
+    pub fn begin(&self, ip: IpAddr) -> Result<Attempt<'_>, RetryAfter> {
         let now = self.clock.now();
-        match self
-            .attempts
-            .get(&client_key(ip))
-            .and_then(|a| a.locked_until)
+        let key = client_key(ip);
+        let mut global = self
+            .global
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now
+            >= global
+                .window_start
+                .saturating_add(secs(self.settings.window))
         {
-            Some(until) if until > now => Err(retry_after(until - now)),
-            _ => Ok(()),
+            *global = Global {
+                window_start: now,
+                ..Global::default()
+            };
         }
+        let over_budget = global.failures >= self.settings.global_failures;
+        if over_budget && now < global.next_at {
+            return Err(retry_after(global.next_at - now));
+        }
+        let locks = self.count(key, now)?;
+        if over_budget {
+            let doublings = (global.failures - self.settings.global_failures).min(31);
+            let wait = self
+                .settings
+                .backoff
+                .saturating_mul(1 << doublings)
+                .min(self.settings.max_backoff);
+            global.next_at = now.saturating_add(secs(wait));
+        }
+        global.failures = global.failures.saturating_add(1);
+        Ok(Attempt {
+            lockout: self,
+            key,
+            locks,
+        })
     }
 
-    /// Counts a wrong password; returns `Err` when this one starts a lockout.
-    pub fn record_failure(&self, ip: IpAddr) -> Result<(), RetryAfter> {
-        let now = self.clock.now();
+    /// Counts one failure for `key` unless it is locked out; answers whether this one starts
+    /// the lockout.
+    fn count(&self, key: IpAddr, now: i64) -> Result<bool, RetryAfter> {
         let window = secs(self.settings.window);
         let lockout = secs(self.settings.lockout);
         let max_failures = self.settings.max_failures;
-        let entry = self
-            .attempts
-            .entry(client_key(ip))
-            .and_upsert_with(|current| {
-                let current = current.map(|e| e.into_value());
-                let mut attempts = match current {
-                    Some(a) if now < a.window_start.saturating_add(window) => a,
-                    // A new window, but a lockout still running stays.
-                    _ => Attempts {
-                        window_start: now,
-                        failures: 0,
-                        locked_until: current.and_then(|a| a.locked_until),
-                    },
+        let mut outcome = Ok(false);
+        self.attempts.entry(key).and_upsert_with(|current| {
+            let current = current.map(|e| e.into_value());
+            if let Some(current) = current
+                && let Some(until) = current.locked_until.filter(|&until| until > now)
+            {
+                outcome = Err(retry_after(until - now));
+                return current;
+            }
+            let mut attempts = match current {
+                Some(a) if now < a.window_start.saturating_add(window) => a,
+                _ => Attempts {
+                    window_start: now,
+                    failures: 0,
+                    locked_until: None,
+                },
+            };
+            attempts.failures = attempts.failures.saturating_add(1);
+            if attempts.failures >= max_failures {
+                // A new run of failures starts with the lockout.
+                outcome = Ok(true);
+                attempts = Attempts {
+                    window_start: now,
+                    failures: 0,
+                    locked_until: Some(now.saturating_add(lockout)),
                 };
-                attempts.failures = attempts.failures.saturating_add(1);
-                if attempts.failures >= max_failures {
-                    // A new run of failures starts with the lockout.
-                    attempts = Attempts {
-                        window_start: now,
-                        failures: 0,
-                        locked_until: Some(now.saturating_add(lockout)),
-                    };
-                }
-                attempts
-            });
-        match entry.into_value().locked_until {
-            Some(until) if until > now => Err(retry_after(until - now)),
-            _ => Ok(()),
-        }
+            }
+            attempts
+        });
+        outcome
+    }
+}
+
+impl Attempt<'_> {
+    /// The right password: the address starts over, and the attempt was no failure after all.
+    pub fn succeeded(self) {
+        self.lockout.attempts.invalidate(&self.key);
+        let mut global = self
+            .lockout
+            .global
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        global.failures = global.failures.saturating_sub(1);
     }
 
-    /// A right password clears the address's failures.
-    pub fn record_success(&self, ip: IpAddr) {
-        self.attempts.invalidate(&client_key(ip));
+    /// A wrong password (counted when the attempt began); `Err` when it was the one that locked
+    /// the address out.
+    pub fn failed(self) -> Result<(), RetryAfter> {
+        if self.locks {
+            Err(RetryAfter(self.lockout.settings.lockout))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -310,9 +401,16 @@ mod tests {
                 max_failures: 3,
                 window: Duration::from_secs(600),
                 lockout: Duration::from_secs(900),
+                global_failures: 1000,
+                ..LockoutSettings::default()
             },
             clock.clone(),
         )
+    }
+
+    /// One wrong password from `ip`, start to end.
+    fn wrong(lockout: &PasswordLockout, ip: IpAddr) -> Result<(), RetryAfter> {
+        lockout.begin(ip)?.failed()
     }
 
     #[test]
@@ -320,23 +418,56 @@ mod tests {
         let clock = Clock::manual(1_000_000);
         let lockout = lockout(&clock);
         let a = ip("203.0.113.9");
-        assert_eq!(lockout.record_failure(a), Ok(()));
-        assert_eq!(lockout.record_failure(a), Ok(()));
-        assert_eq!(lockout.check(a), Ok(()));
+        assert_eq!(wrong(&lockout, a), Ok(()));
+        assert_eq!(wrong(&lockout, a), Ok(()));
         assert_eq!(
-            lockout.record_failure(a),
-            Err(RetryAfter(Duration::from_secs(900)))
+            wrong(&lockout, a),
+            Err(RetryAfter(Duration::from_secs(900))),
+            "the third failure starts the lockout"
         );
-        assert_eq!(lockout.check(a), Err(RetryAfter(Duration::from_secs(900))));
+        assert_eq!(
+            lockout.begin(a).err(),
+            Some(RetryAfter(Duration::from_secs(900)))
+        );
 
         clock.advance(Duration::from_secs(899));
-        assert_eq!(lockout.check(a), Err(RetryAfter(Duration::from_secs(1))));
-        assert!(lockout.check(ip("203.0.113.10")).is_ok());
+        assert_eq!(
+            lockout.begin(a).err(),
+            Some(RetryAfter(Duration::from_secs(1)))
+        );
+        assert!(lockout.begin(ip("203.0.113.10")).is_ok());
         clock.advance(Duration::from_secs(1));
-        assert_eq!(lockout.check(a), Ok(()));
         // The count starts over after a lockout.
-        assert_eq!(lockout.record_failure(a), Ok(()));
-        assert_eq!(lockout.check(a), Ok(()));
+        assert_eq!(wrong(&lockout, a), Ok(()));
+        assert_eq!(wrong(&lockout, a), Ok(()));
+    }
+
+    #[test]
+    fn attempts_in_flight_count_before_their_check() {
+        let clock = Clock::manual(1_000_000);
+        let lockout = lockout(&clock);
+        let a = ip("203.0.113.9");
+        // Three begin at once (none checked yet): the third uses up the allowance, a fourth
+        // may not begin at all — even if it would carry the right password.
+        let first = lockout.begin(a).unwrap();
+        let second = lockout.begin(a).unwrap();
+        let third = lockout.begin(a).unwrap();
+        assert!(lockout.begin(a).is_err(), "no fourth check while three run");
+        assert_eq!(first.failed(), Ok(()));
+        assert_eq!(second.failed(), Ok(()));
+        assert!(third.failed().is_err());
+        assert!(lockout.begin(a).is_err());
+    }
+
+    #[test]
+    fn the_last_allowed_attempt_may_still_succeed() {
+        let clock = Clock::manual(1_000_000);
+        let lockout = lockout(&clock);
+        let a = ip("203.0.113.9");
+        wrong(&lockout, a).unwrap();
+        wrong(&lockout, a).unwrap();
+        lockout.begin(a).unwrap().succeeded();
+        assert_eq!(wrong(&lockout, a), Ok(()), "success cleared the address");
     }
 
     #[test]
@@ -344,13 +475,12 @@ mod tests {
         let clock = Clock::manual(1_000_000);
         let lockout = lockout(&clock);
         let a = ip("203.0.113.9");
-        lockout.record_failure(a).unwrap();
-        lockout.record_failure(a).unwrap();
+        wrong(&lockout, a).unwrap();
+        wrong(&lockout, a).unwrap();
         clock.advance(Duration::from_secs(600));
-        lockout.record_failure(a).unwrap();
-        lockout.record_failure(a).unwrap();
-        assert_eq!(lockout.check(a), Ok(()));
-        assert!(lockout.record_failure(a).is_err());
+        wrong(&lockout, a).unwrap();
+        wrong(&lockout, a).unwrap();
+        assert!(wrong(&lockout, a).is_err());
     }
 
     #[test]
@@ -358,14 +488,57 @@ mod tests {
         let clock = Clock::manual(1_000_000);
         let lockout = lockout(&clock);
         let a = ip("2001:db8::1");
-        lockout.record_failure(a).unwrap();
-        lockout.record_failure(a).unwrap();
-        lockout.record_success(a);
-        lockout.record_failure(a).unwrap();
-        lockout.record_failure(a).unwrap();
-        assert_eq!(lockout.check(a), Ok(()));
+        wrong(&lockout, a).unwrap();
+        wrong(&lockout, a).unwrap();
+        lockout.begin(a).unwrap().succeeded();
+        wrong(&lockout, a).unwrap();
+        wrong(&lockout, a).unwrap();
         // Same /64, so the same count.
-        assert!(lockout.record_failure(ip("2001:db8::2")).is_err());
-        assert!(lockout.check(a).is_err());
+        assert!(wrong(&lockout, ip("2001:db8::2")).is_err());
+        assert!(lockout.begin(a).is_err());
+    }
+
+    #[test]
+    fn many_addresses_meet_a_server_wide_back_off_that_stays_short() {
+        let clock = Clock::manual(1_000_000);
+        let lockout = PasswordLockout::new(
+            LockoutSettings {
+                max_failures: 5,
+                window: Duration::from_secs(3600),
+                lockout: Duration::from_secs(900),
+                global_failures: 10,
+                backoff: Duration::from_secs(2),
+                max_backoff: Duration::from_secs(30),
+            },
+            clock.clone(),
+        );
+        let address = |i: u8| IpAddr::V4(Ipv4Addr::new(198, 51, 100, i));
+        // Ten addresses, one guess each, use the budget; the eleventh begins and starts the wait.
+        for i in 0..11 {
+            wrong(&lockout, address(i)).unwrap();
+        }
+        let fresh = address(200);
+        assert_eq!(
+            lockout.begin(fresh).err(),
+            Some(RetryAfter(Duration::from_secs(2)))
+        );
+        // One attempt per wait; the waits double — 2, 4, 8, 16 — and stop at 30 s.
+        for (k, wait) in [2, 4, 8, 16, 30, 30].into_iter().enumerate() {
+            clock.advance(Duration::from_secs(wait));
+            wrong(&lockout, address(100 + k as u8)).unwrap();
+            assert!(lockout.begin(fresh).is_err(), "waiting after {wait}");
+        }
+        clock.advance(Duration::from_secs(29));
+        assert_eq!(
+            lockout.begin(fresh).err(),
+            Some(RetryAfter(Duration::from_secs(1)))
+        );
+        clock.advance(Duration::from_secs(1));
+        lockout.begin(fresh).unwrap().succeeded();
+        // After the window the budget is whole again.
+        clock.advance(Duration::from_secs(3600));
+        for i in 0..10 {
+            wrong(&lockout, address(i)).unwrap();
+        }
     }
 }

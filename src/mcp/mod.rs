@@ -1,7 +1,8 @@
-//! The rmcp glue: [`server::FoodMcp`], the `ServerHandler` with its tool router, and [`service`],
-//! the stateless Streamable HTTP service mounted at `/mcp`.
+//! The rmcp glue: [`server::FoodMcp`], the `ServerHandler` with its tool router, [`service`], the
+//! stateless Streamable HTTP service mounted at `/mcp`, and [`ui`], the MCP Apps views.
 
 pub mod server;
+pub mod ui;
 
 use std::sync::Arc;
 

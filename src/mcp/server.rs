@@ -11,7 +11,9 @@ use rmcp::{
         router::tool::ToolRouter,
     },
     model::{
-        ContentBlock, Implementation, IntoContents, JsonObject, ServerCapabilities, ServerConfig,
+        ContentBlock, Implementation, IntoContents, JsonObject, ListResourcesResult,
+        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+        ServerCapabilities, ServerConfig,
     },
     tool, tool_handler, tool_router,
 };
@@ -19,6 +21,7 @@ use serde::de::DeserializeOwned;
 use tracing::{Instrument, field::Empty};
 
 use crate::http::bearer::principal_of;
+use crate::mcp::ui;
 use crate::telemetry::RequestSpan;
 use crate::tools::diary::{
     DeleteDiaryEntryInput, DeleteDiaryEntryOutput, GetDiaryInput, GetDiaryOutput, GetGoalsInput,
@@ -203,7 +206,8 @@ impl FoodMcp {
     #[tool(
         input_schema = input_schema::<GetNutritionInput>(),
         output_schema = output_schema::<NutritionOutput>(),
-        annotations(title = "Get nutrition", read_only_hint = true, open_world_hint = true)
+        annotations(title = "Get nutrition", read_only_hint = true, open_world_hint = true),
+        meta = ui::tool_meta(&ui::NUTRITION_LABEL)
     )]
     async fn get_nutrition(&self, args: JsonObject) -> Result<Json<NutritionOutput>, ToolError> {
         let input: GetNutritionInput = parse(args)?;
@@ -215,7 +219,8 @@ impl FoodMcp {
     #[tool(
         input_schema = input_schema::<CalculateMealInput>(),
         output_schema = output_schema::<CalculateMealOutput>(),
-        annotations(title = "Calculate meal", read_only_hint = true, open_world_hint = true)
+        annotations(title = "Calculate meal", read_only_hint = true, open_world_hint = true),
+        meta = ui::tool_meta(&ui::NUTRITION_LABEL)
     )]
     async fn calculate_meal(
         &self,
@@ -257,7 +262,8 @@ impl FoodMcp {
     #[tool(
         input_schema = input_schema::<GetDiaryInput>(),
         output_schema = output_schema::<GetDiaryOutput>(),
-        annotations(title = "Get diary", read_only_hint = true, open_world_hint = false)
+        annotations(title = "Get diary", read_only_hint = true, open_world_hint = false),
+        meta = ui::tool_meta(&ui::DAY_VIEW)
     )]
     async fn get_diary(&self, args: JsonObject) -> Result<Json<GetDiaryOutput>, ToolError> {
         let input: GetDiaryInput = parse(args)?;
@@ -376,8 +382,30 @@ impl ServerHandler for FoodMcp {
         result
     }
 
+    /// The MCP Apps views (`ui://`), for hosts that render tool results with them.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<ListResourcesResult, rmcp::ErrorData> {
+        Ok(ui::list())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<ReadResourceResponse, rmcp::ErrorData> {
+        ui::read(&request.uri).map(ReadResourceResponse::from)
+    }
+
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_extensions_with(ui::extensions())
+            .enable_resources()
+            .enable_tools()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("food-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
     }

@@ -1,5 +1,7 @@
 //! The offline USDA catalog in SQLite: whole-catalog writes for the importer, food lookup and FTS5 recall.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
@@ -96,12 +98,15 @@ impl CatalogStore {
         }))
     }
 
-    /// Up to `limit` candidates for `query`, for the ranking layer to score. Every word is matched as
-    /// a prefix (`banana*`) after porter stemming (so "bananas" finds "banana"); foods matching all
-    /// words come first, then — when they are under a quarter of `limit` — foods matching any word, each group in FTS5 bm25
-    /// order with description hits weighted over category. When no food has every word, words that
-    /// match nothing are replaced by near spellings from the index ("brocoli" → broccoli) and both
-    /// passes run again.
+    /// Up to `limit` candidates for `query`, for the ranking layer to score. The query is looked for
+    /// as each of its readings (`search::recall`: its own words, and with the vocabulary's
+    /// replacements, "aubergine" as eggplant) and, when a word of it is in no description, with that
+    /// word spelled as the catalog spells it (a near spelling, "brocoli" → broccoli; two words,
+    /// "icecream" → ice cream; or two query words joined, "straw berries" → strawberries). Every word
+    /// is an FTS5 prefix term after porter stemming. Foods with every word of a reading come first —
+    /// those also naming the query's cooking state before the rest — then, when they are under a
+    /// quarter of `limit`, foods with any word, each pass in bm25 order with description hits
+    /// weighted over category.
     ///
     /// The candidates come back most-measured first: foods USDA gives more household portions (and
     /// nutrients) for are the everyday forms, so when ranking scores two foods the same, its stable
@@ -117,113 +122,222 @@ impl CatalogStore {
     }
 
     async fn find(&self, query: &str, limit: usize) -> Result<Vec<FoodSummary>, sqlx::Error> {
-        let words = query_words(query);
-        let mut found = Vec::new();
-        if words.is_empty() || limit == 0 {
+        let mut readings: Vec<Reading> = search::recall(query)
+            .into_iter()
+            .map(|r| Reading {
+                required: r.required.into_iter().map(|w| vec![w]).collect(),
+                cooking: r.cooking,
+            })
+            .collect();
+        if readings.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let with_every_word = self.all_then_any(&words, limit, &mut found).await?;
-        // The typo pass costs a few index reads, so it runs only when some word may match nothing.
-        if with_every_word == 0 {
-            let corrected = self.correct(&words).await?;
-            if corrected != words {
-                self.all_then_any(&corrected, limit, &mut found).await?;
-            }
+        if let Some(spelled) = self.respell(&readings[0]).await? {
+            readings.insert(1, spelled);
         }
-        found.sort_by_key(|c| std::cmp::Reverse(c.measures));
-        Ok(found.into_iter().map(|c| c.food).collect())
-    }
+        readings.truncate(MAX_READINGS);
 
-    /// The foods with every word, then those with any; returns how many had every word.
-    async fn all_then_any(
-        &self,
-        words: &[String],
-        limit: usize,
-        found: &mut Vec<Candidate>,
-    ) -> Result<usize, sqlx::Error> {
-        let with_every_word = self.fts(&words.join(" AND "), limit, found).await?;
+        let mut ids: Vec<i64> = Vec::new();
+        for reading in &readings {
+            let every = reading
+                .required
+                .iter()
+                .map(|alternatives| any_of(alternatives))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            if !reading.cooking.is_empty() {
+                let cooked = format!("{every} AND {}", any_of(&reading.cooking));
+                self.matches(&cooked, limit, &mut ids).await?;
+            }
+            self.matches(&every, limit, &mut ids).await?;
+        }
         // Foods missing a word never score as confident matches, so they only fill a short list;
         // a common word ("whole" OR "milk") would otherwise cost a scan of thousands of rows.
-        if found.len() < limit / 4 && words.len() > 1 {
-            self.fts(&words.join(" OR "), limit, found).await?;
+        if ids.len() < limit / 4 {
+            let words: Vec<String> = readings
+                .iter()
+                .flat_map(|r| r.required.iter().flatten().cloned())
+                .collect();
+            self.matches(&any_of(&words), limit, &mut ids).await?;
         }
-        Ok(with_every_word)
+        self.summaries(&ids).await
     }
 
-    /// The words, each one that matches nothing replaced by the index terms within a typo of it
-    /// (or kept, when there are none).
-    async fn correct(&self, words: &[String]) -> Result<Vec<String>, sqlx::Error> {
-        let mut corrected = Vec::with_capacity(words.len());
-        for term in words {
-            if self.fts(term, 1, &mut Vec::new()).await? > 0 {
-                corrected.push(term.clone());
-                continue;
+    /// The reading with each word no description has spelled as the catalog spells it, or `None`
+    /// when every word is known or none has a known spelling.
+    async fn respell(&self, reading: &Reading) -> Result<Option<Reading>, sqlx::Error> {
+        let words: Vec<&String> = reading.required.iter().flatten().collect();
+        // Every form that could be a catalog word: the words, their stems, their halves (for a split)
+        // and neighbours joined (for a join).
+        let mut forms: Vec<String> = Vec::new();
+        for word in &words {
+            forms.push((*word).clone());
+            forms.extend(search::index_words(word).into_iter().map(|(_, stem)| stem));
+            forms.extend(halves(word).into_iter().flat_map(|(a, b)| [a, b]));
+        }
+        for pair in words.windows(2) {
+            forms.push(format!("{}{}", pair[0], pair[1]));
+        }
+        let known = self.known(&forms).await?;
+        let is_known = |w: &str| {
+            known.contains(w)
+                || search::index_words(w)
+                    .iter()
+                    .any(|(_, stem)| known.contains(stem))
+        };
+
+        let mut required: Vec<Vec<String>> = Vec::new();
+        let mut changed = false;
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i];
+            if let Some(next) = words.get(i + 1) {
+                let joined = format!("{word}{next}");
+                if known.contains(&joined) {
+                    required.push(vec![joined]);
+                    changed = true;
+                    i += 2;
+                    continue;
+                }
             }
-            let word = term.trim_end_matches('*').trim_matches('"');
-            let Some(first) = word.chars().next() else {
-                corrected.push(term.clone());
-                continue;
-            };
-            let next = char::from_u32(u32::from(first) + 1).unwrap_or(char::MAX);
-            let near: Vec<String> =
-                sqlx::query_scalar("SELECT term FROM catalog_vocab WHERE term >= ? AND term < ?")
-                    .bind(first.to_string())
-                    .bind(next.to_string())
-                    .fetch_all(&self.pool)
-                    .await?
-                    .into_iter()
-                    .filter(|t: &String| search::is_near_spelling(word, t))
-                    .map(|t| format!("\"{t}\"*"))
-                    .collect();
-            corrected.push(match near.len() {
-                0 => term.clone(),
-                1 => near.concat(),
-                _ => format!("({})", near.join(" OR ")),
-            });
+            if is_known(word) {
+                required.push(vec![word.clone()]);
+            } else if let Some((a, b)) = halves(word)
+                .into_iter()
+                .find(|(a, b)| known.contains(a) && known.contains(b))
+            {
+                required.push(vec![a]);
+                required.push(vec![b]);
+                changed = true;
+            } else {
+                let near = self.near_spellings(word).await?;
+                changed |= !near.is_empty();
+                required.push(if near.is_empty() {
+                    vec![word.clone()]
+                } else {
+                    near
+                });
+            }
+            i += 1;
         }
-        Ok(corrected)
+        Ok(changed.then(|| Reading {
+            required,
+            cooking: reading.cooking.clone(),
+        }))
     }
 
-    /// Appends the matches of `expression` not already in `found`, up to `limit` in all; returns
-    /// how many rows matched.
-    async fn fts(
+    /// Which of `forms` are words or stems of some description.
+    async fn known(&self, forms: &[String]) -> Result<HashSet<String>, sqlx::Error> {
+        if forms.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT word, stem FROM catalog_word WHERE word IN (");
+        let mut list = q.separated(", ");
+        for form in forms {
+            list.push_bind(form);
+        }
+        q.push(") OR stem IN (");
+        let mut list = q.separated(", ");
+        for form in forms {
+            list.push_bind(form);
+        }
+        q.push(")");
+        let mut known = HashSet::new();
+        for row in q.build().fetch_all(&self.pool).await? {
+            known.insert(row.try_get::<String, _>("word")?);
+            known.insert(row.try_get::<String, _>("stem")?);
+        }
+        Ok(known)
+    }
+
+    /// The catalog words a typo away from `word`, commonest first (at most three): one indexed
+    /// look-up of its typo keys.
+    async fn near_spellings(&self, word: &str) -> Result<Vec<String>, sqlx::Error> {
+        let mut keys = search::typo_keys(word);
+        for (_, stem) in search::index_words(word) {
+            keys.extend(search::typo_keys(&stem));
+        }
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT DISTINCT w.word, w.stem, w.foods FROM catalog_word_typo t
+             JOIN catalog_word w ON w.word = t.word WHERE t.key IN (",
+        );
+        let mut list = q.separated(", ");
+        for key in &keys {
+            list.push_bind(key);
+        }
+        q.push(") ORDER BY w.foods DESC, w.word");
+        let mut near = Vec::new();
+        for row in q.build().fetch_all(&self.pool).await? {
+            let (candidate, stem): (String, String) = (row.try_get("word")?, row.try_get("stem")?);
+            if near.len() < 3 && search::is_near_spelling(word, &candidate, &stem) {
+                near.push(candidate);
+            }
+        }
+        Ok(near)
+    }
+
+    /// Appends the best `limit` matches of `expression` (from the index alone) not already in
+    /// `ids`, up to `limit` in all.
+    async fn matches(
         &self,
         expression: &str,
         limit: usize,
-        found: &mut Vec<Candidate>,
-    ) -> Result<usize, sqlx::Error> {
-        let rows = sqlx::query(
-            // The inner query picks the best `limit` matches from the index alone; the details and
-            // counts are then read for those rows only, not for every match of a common word.
-            "SELECT f.fdc_id, f.description, f.category, f.data_type, n.amount AS kcal,
-                    (SELECT COUNT(*) FROM catalog_portion p WHERE p.fdc_id = f.fdc_id) AS portions,
-                    (SELECT COUNT(*) FROM catalog_nutrient c WHERE c.fdc_id = f.fdc_id) AS nutrients
-             FROM (SELECT rowid AS id, bm25(catalog_fts, 4.0, 1.0) AS relevance
-                   FROM catalog_fts WHERE catalog_fts MATCH ?2
-                   ORDER BY relevance LIMIT ?3) AS hit
-             JOIN catalog_food f ON f.fdc_id = hit.id
-             LEFT JOIN catalog_nutrient n ON n.fdc_id = f.fdc_id AND n.nutrient = ?1
-             ORDER BY hit.relevance",
+        ids: &mut Vec<i64>,
+    ) -> Result<(), sqlx::Error> {
+        if ids.len() >= limit {
+            return Ok(());
+        }
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH ?1
+             ORDER BY bm25(catalog_fts, 4.0, 1.0) LIMIT ?2",
         )
-        .bind(NutrientKey::Calories.key())
         .bind(expression)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
-        let matched = rows.len();
-        for row in rows {
-            if found.len() >= limit {
+        for id in rows {
+            if ids.len() >= limit {
                 break;
             }
-            let id = row.try_get::<i64, _>("fdc_id")?.to_string();
-            if found.iter().any(|c| c.food.id == id) {
-                continue;
+            if !ids.contains(&id) {
+                ids.push(id);
             }
+        }
+        Ok(())
+    }
+
+    /// The candidates' summaries, most-measured first (ties in match order): details and counts are
+    /// read for these rows only, not for every match of a common word.
+    async fn summaries(&self, ids: &[i64]) -> Result<Vec<FoodSummary>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT f.fdc_id, f.description, f.category, f.data_type, n.amount AS kcal,
+                    (SELECT COUNT(*) FROM catalog_portion p WHERE p.fdc_id = f.fdc_id) AS portions,
+                    (SELECT COUNT(*) FROM catalog_nutrient c WHERE c.fdc_id = f.fdc_id) AS nutrients
+             FROM catalog_food f
+             LEFT JOIN catalog_nutrient n ON n.fdc_id = f.fdc_id AND n.nutrient = ",
+        );
+        q.push_bind(NutrientKey::Calories.key());
+        q.push(" WHERE f.fdc_id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let mut found: Vec<(usize, i64, FoodSummary)> = Vec::with_capacity(ids.len());
+        for row in q.build().fetch_all(&self.pool).await? {
+            let id: i64 = row.try_get("fdc_id")?;
             let (portions, nutrients): (i64, i64) =
                 (row.try_get("portions")?, row.try_get("nutrients")?);
-            found.push(Candidate {
-                food: FoodSummary {
-                    id,
+            let order = ids.iter().position(|i| *i == id).unwrap_or(usize::MAX);
+            found.push((
+                order,
+                portions * 1000 + nutrients,
+                FoodSummary {
+                    id: id.to_string(),
                     source: Source::Usda,
                     name: row.try_get("description")?,
                     brand: None,
@@ -231,33 +345,45 @@ impl CatalogStore {
                     data_type: row.try_get("data_type")?,
                     calories_per_100g: row.try_get("kcal")?,
                 },
-                measures: portions * 1000 + nutrients,
-            });
+            ));
         }
-        Ok(matched)
+        found.sort_by_key(|(order, measures, _)| (std::cmp::Reverse(*measures), *order));
+        Ok(found.into_iter().map(|(_, _, food)| food).collect())
     }
 }
 
-/// A search hit with how thoroughly USDA measured it: portions first, then nutrients.
-struct Candidate {
-    food: FoodSummary,
-    measures: i64,
+/// At most this many readings of one query are looked for (its own, a respelled one, aliases).
+const MAX_READINGS: usize = 5;
+
+/// One reading of the query for the index: each required slot with its alternatives (a respelled
+/// word may have several), and the cooking words any of which a first pass asks for.
+#[derive(Clone, Debug)]
+struct Reading {
+    required: Vec<Vec<String>>,
+    cooking: Vec<String>,
 }
 
-/// The query's words as FTS5 prefix terms: `Bananas, raw!` → `"bananas"*`, `"raw"*`. Only letters and
-/// digits survive, so no user text can reach FTS5 as query syntax.
-pub(crate) fn query_words(query: &str) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    for word in query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let term = format!("\"{}\"*", word.to_lowercase());
-        if !words.contains(&term) {
-            words.push(term);
-        }
+/// An FTS5 expression matching any of the words as prefix terms: `("brocoli"* OR "broccoli"*)`. The
+/// words come from `search` (letters and digits only), so no user text reaches FTS5 as syntax.
+fn any_of(words: &[String]) -> String {
+    let terms: Vec<String> = words
+        .iter()
+        .filter(|w| !w.is_empty() && w.chars().all(char::is_alphanumeric))
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    match terms.len() {
+        0 => "\"\"".to_string(),
+        1 => terms.concat(),
+        _ => format!("({})", terms.join(" OR ")),
     }
-    words
+}
+
+/// The ways to cut a word into two of at least three letters: "icecream" → (ice, cream), ….
+fn halves(word: &str) -> Vec<(String, String)> {
+    let chars: Vec<char> = word.chars().collect();
+    (3..chars.len().saturating_sub(2))
+        .map(|i| (chars[..i].iter().collect(), chars[i..].iter().collect()))
+        .collect()
 }
 
 /// One import's writes, in one transaction: the new catalog replaces the old at [`commit`], and
@@ -293,6 +419,8 @@ impl CatalogWriter {
 async fn clear(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     // Children first: their rows reference catalog_food.
     for statement in [
+        "DELETE FROM catalog_word_typo",
+        "DELETE FROM catalog_word",
         "DELETE FROM catalog_portion",
         "DELETE FROM catalog_nutrient",
         "DELETE FROM catalog_food",
@@ -354,15 +482,59 @@ async fn insert(conn: &mut SqliteConnection, batch: Batch) -> Result<(), sqlx::E
     Ok(())
 }
 
-/// Rebuilds the search index from the new rows and returns how many nutrient values were kept.
-async fn finish(conn: &mut SqliteConnection) -> Result<u64, sqlx::Error> {
+/// Rebuilds the search index and the word index from the new rows and returns how many nutrient
+/// values were kept.
+pub(crate) async fn finish(conn: &mut SqliteConnection) -> Result<u64, sqlx::Error> {
     sqlx::query("INSERT INTO catalog_fts (catalog_fts) VALUES ('rebuild')")
         .execute(&mut *conn)
         .await?;
+    index_words(conn).await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_nutrient")
         .fetch_one(&mut *conn)
         .await?;
     Ok(count.try_into().unwrap_or(0))
+}
+
+/// Fills `catalog_word` and `catalog_word_typo` from the descriptions (see migration 0007).
+async fn index_words(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let descriptions: Vec<String> = sqlx::query_scalar("SELECT description FROM catalog_food")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut words: HashMap<String, (String, i64)> = HashMap::new();
+    for description in &descriptions {
+        for (word, stem) in search::index_words(description) {
+            words.entry(word).or_insert((stem, 0)).1 += 1;
+        }
+    }
+    let mut rows: Vec<(&String, &String, i64)> =
+        words.iter().map(|(w, (s, n))| (w, s, *n)).collect();
+    rows.sort();
+    // SQLite allows 32,766 bound values per statement: batches of 1,000 rows stay well under it.
+    for batch in rows.chunks(1_000) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO catalog_word (word, stem, foods) ");
+        q.push_values(batch, |mut b, (word, stem, foods)| {
+            b.push_bind(*word).push_bind(*stem).push_bind(*foods);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let mut keys: Vec<(String, &String)> = Vec::new();
+    for (word, stem, _) in &rows {
+        let mut own = search::typo_keys(word);
+        own.extend(search::typo_keys(stem));
+        own.sort();
+        own.dedup();
+        keys.extend(own.into_iter().map(|k| (k, *word)));
+    }
+    for batch in keys.chunks(5_000) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO catalog_word_typo (key, word) ");
+        q.push_values(batch, |mut b, (key, word)| {
+            b.push_bind(key).push_bind(*word);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -370,20 +542,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn query_words_are_quoted_prefix_terms() {
-        assert_eq!(query_words("Bananas, raw"), ["\"bananas\"*", "\"raw\"*"]);
+    fn fts_terms_are_quoted_prefixes_of_letters_and_digits_only() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(any_of(&words(&["banana"])), "\"banana\"*");
         assert_eq!(
-            query_words("milk 2% \"fat\" OR NEAR(x)"),
-            [
-                "\"milk\"*",
-                "\"2\"*",
-                "\"fat\"*",
-                "\"or\"*",
-                "\"near\"*",
-                "\"x\"*"
-            ]
+            any_of(&words(&["brocoli", "broccoli"])),
+            "(\"brocoli\"* OR \"broccoli\"*)"
         );
-        assert_eq!(query_words("jalapeño jalapeño"), ["\"jalapeño\"*"]);
-        assert!(query_words(" ,;* ").is_empty());
+        assert_eq!(
+            any_of(&words(&["x\" OR", "y"])),
+            "\"y\"*",
+            "no syntax gets through"
+        );
+    }
+
+    #[test]
+    fn halves_cut_a_word_into_two_of_three_letters_or_more() {
+        let cuts = halves("icecream");
+        assert!(cuts.contains(&("ice".to_string(), "cream".to_string())));
+        assert!(cuts.iter().all(|(a, b)| a.len() >= 3 && b.len() >= 3));
+        assert!(halves("pea").is_empty());
     }
 }

@@ -1,7 +1,8 @@
-//! The owner's password hash (one row).
+//! The owner's password hash (one row) and the one-time consent codes (hashes only).
 
 use sqlx::{Row, SqlitePool};
 
+use crate::auth::secrets::SecretHash;
 use crate::ports::StorageError;
 use crate::storage::Untraced;
 
@@ -50,6 +51,44 @@ impl OwnerRepo {
     ) -> Result<bool, StorageError> {
         let done = sqlx::query("INSERT INTO owner (id, password_hash, updated_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING")
             .bind(hash)
+            .bind(now)
+            .execute(&self.pool)
+            .untraced()
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores a one-time consent code's hash until `expires_at`, dropping expired ones.
+    #[tracing::instrument(name = "storage.insert_one_time_code", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "INSERT", db.table = "owner_codes"))]
+    pub async fn insert_one_time_code(
+        &self,
+        hash: &SecretHash,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM owner_codes WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .untraced()
+            .await?;
+        sqlx::query("INSERT INTO owner_codes (code_hash, expires_at) VALUES (?, ?)")
+            .bind(hash.as_bytes().as_slice())
+            .bind(expires_at)
+            .execute(&self.pool)
+            .untraced()
+            .await?;
+        Ok(())
+    }
+
+    /// Uses up a one-time consent code: deletes it and answers whether it was there unexpired.
+    #[tracing::instrument(name = "storage.take_one_time_code", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "owner_codes"))]
+    pub async fn take_one_time_code(
+        &self,
+        hash: &SecretHash,
+        now: i64,
+    ) -> Result<bool, StorageError> {
+        let done = sqlx::query("DELETE FROM owner_codes WHERE code_hash = ? AND expires_at > ?")
+            .bind(hash.as_bytes().as_slice())
             .bind(now)
             .execute(&self.pool)
             .untraced()

@@ -146,7 +146,10 @@ async fn a_refused_start_never_logs_listening() {
     .await;
     assert!(!output.status.success());
     let err = stderr(&output);
-    assert!(err.contains("refusing to listen on 0.0.0.0:0"), "{err}");
+    assert!(
+        err.contains("refusing to start with bind 0.0.0.0:0"),
+        "{err}"
+    );
     assert!(!err.contains("listening;"), "{err}");
     assert!(!err.contains('\x1b'), "no colours off a terminal: {err:?}");
 }

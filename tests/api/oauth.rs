@@ -52,21 +52,34 @@ pub(crate) async fn set_password(dir: &tempfile::TempDir) {
 /// Plays the owner's browser: opens the consent page, submits the form, returns where the
 /// server redirected to. Keeps cookies like a browser; never follows the redirect.
 pub(crate) struct Browser {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Browser {
     pub(crate) fn new() -> Browser {
+        Browser::with_headers(header::HeaderMap::new())
+    }
+
+    /// A browser whose requests reach the server through a trusted proxy that names `client`
+    /// in `X-Forwarded-For`.
+    pub(crate) fn behind_proxy(client: &str) -> Browser {
+        let mut headers = header::HeaderMap::new();
+        headers.insert("x-forwarded-for", client.parse().unwrap());
+        Browser::with_headers(headers)
+    }
+
+    fn with_headers(headers: header::HeaderMap) -> Browser {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
             .build()
             .unwrap();
         Browser { http }
     }
 
     /// The consent page's form fields.
-    async fn open(&self, url: &str) -> Vec<(String, String)> {
+    pub(crate) async fn open(&self, url: &str) -> Vec<(String, String)> {
         let page = self.http.get(url).send().await.unwrap();
         assert_eq!(page.status(), 200, "consent page");
         assert_eq!(page.headers()["x-frame-options"], "DENY");
@@ -79,7 +92,7 @@ impl Browser {
         hidden_inputs(&page.text().await.unwrap())
     }
 
-    async fn submit(
+    pub(crate) async fn submit(
         &self,
         base: &str,
         fields: &[(String, String)],
@@ -115,7 +128,7 @@ impl Browser {
 }
 
 /// `<input type="hidden" name="…" value="…">` pairs of a page we rendered ourselves.
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     html.split("<input type=\"hidden\" ")
         .skip(1)
         .filter_map(|tail| {
@@ -490,7 +503,7 @@ fn rand_bytes() -> [u8; 32] {
     bytes
 }
 
-async fn register(app: &TestApp, body: Value) -> reqwest::Response {
+pub(crate) async fn register(app: &TestApp, body: Value) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/register"))
         .json(&body)

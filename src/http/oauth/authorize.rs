@@ -3,24 +3,21 @@
 //!
 //! A bad `client_id` or `redirect_uri` is shown as an error page and never redirected to
 //! (RFC 6749 §4.1.2.1); every other problem is redirected to the client as an OAuth error.
-//! The form carries a CSRF token bound to a cookie that repeated GETs reuse, so opening the page
-//! twice never invalidates the first one, and there is only ever one cookie.
+//! The form carries a CSRF token (`csrf.rs`) bound to a cookie that repeated GETs reuse, so
+//! opening the page twice never invalidates the first one, and there is only ever one cookie.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use tracing::field::Empty;
 
 use askama::Template;
 use axum::{
     body::Body,
-    extract::{ConnectInfo, Query, State},
+    extract::{Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 use url::Url;
 
 use crate::actors::auth_codes::CodeError;
@@ -30,8 +27,10 @@ use crate::auth::pkce::CodeChallenge;
 use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::config::ConsentMode;
+use crate::http::client_addr::ClientAddr;
 use crate::http::oauth::error::{ErrorPage, render_page};
-use crate::http::oauth::{LookupError, OAuthState, client_ip, read_form};
+use crate::http::oauth::{LookupError, OAuthState, read_form};
+use crate::http::owner::OwnerError;
 use crate::http::rate_limit::RetryAfter;
 
 const CSRF_COOKIE: &str = "food_mcp_csrf";
@@ -254,12 +253,12 @@ async fn approve(oauth: &OAuthState, valid: Valid) -> Response {
 
 pub async fn show(
     State(oauth): State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    ClientAddr(ip): ClientAddr,
     jar: CookieJar,
     Query(params): Query<AuthorizeParams>,
 ) -> Response {
     // Bounded like the decision: each look-up may fetch a client metadata document.
-    if let Err(retry) = oauth.consent_limit.check(client_ip(&connect)) {
+    if let Err(retry) = oauth.consent_limit.check(ip) {
         return too_many(retry);
     }
     let valid = match validate(&oauth, &params).await {
@@ -270,13 +269,21 @@ pub async fn show(
         return approve(&oauth, valid).await;
     }
     if let Some(cookie) = csrf_cookie(&jar) {
-        return consent_page(&oauth, &params, &valid, &cookie, None, StatusCode::OK);
+        let viewer = Viewer {
+            client: ip,
+            cookie: &cookie,
+        };
+        return consent_page(&oauth, &params, &valid, viewer, None, StatusCode::OK);
     }
     let Ok(secret) = Secret::generate() else {
         return Rejection::Internal.into_response();
     };
     let cookie = secret.expose().to_string();
-    let page = consent_page(&oauth, &params, &valid, &cookie, None, StatusCode::OK);
+    let viewer = Viewer {
+        client: ip,
+        cookie: &cookie,
+    };
+    let page = consent_page(&oauth, &params, &valid, viewer, None, StatusCode::OK);
     let cookie = Cookie::build((CSRF_COOKIE, cookie))
         .path("/authorize")
         .http_only(true)
@@ -295,12 +302,11 @@ pub async fn show(
 )]
 pub async fn decide(
     State(oauth): State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    ClientAddr(ip): ClientAddr,
     jar: CookieJar,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let ip = client_ip(&connect);
     if let Err(retry) = oauth.consent_limit.check(ip) {
         return too_many(retry);
     }
@@ -314,15 +320,20 @@ pub async fn decide(
     };
     tracing::Span::current().record("oauth.client_id", valid.client.client_id.as_str());
     let cookie = csrf_cookie(&jar);
+    let now = oauth.clock.now();
     let token_ok = match (&cookie, &form.csrf) {
-        (Some(cookie), Some(token)) => verify_csrf(&oauth, cookie, &form.params, token),
+        (Some(cookie), Some(token)) => {
+            oauth
+                .csrf
+                .verify(token, cookie, ip, now, &form.params.bound())
+        }
         _ => false,
     };
     let Some(cookie) = cookie.filter(|_| token_ok) else {
         return ErrorPage {
             status: StatusCode::FORBIDDEN,
             title: "This form has expired",
-            message: "The consent form was not opened in this browser, or it expired. Start the connection again from your MCP client.".into(),
+            message: "The consent form was not opened in this browser or from this network, or it expired. Start the connection again from your MCP client.".into(),
         }
         .into_response();
     };
@@ -340,29 +351,37 @@ pub async fn decide(
         .into_response();
     }
     if oauth.consent == ConsentMode::Password {
-        if let Err(retry) = oauth.lockout.check(ip) {
-            tracing::Span::current().record("oauth.outcome", "locked_out");
-            return too_many(retry);
-        }
         let password = form.password.as_deref().unwrap_or("");
-        match oauth.owner.verify(password).await {
-            Ok(true) => oauth.lockout.record_success(ip),
-            Ok(false) => {
+        let page = |problem: &str, status| {
+            let viewer = Viewer {
+                client: ip,
+                cookie: &cookie,
+            };
+            consent_page(&oauth, &form.params, &valid, viewer, Some(problem), status)
+        };
+        match check_owner(&oauth, ip, password).await {
+            Ok(()) => {}
+            Err(OwnerDenied::Wrong) => {
                 tracing::warn!(%ip, "wrong owner password on the consent page");
                 tracing::Span::current().record("oauth.outcome", "wrong_password");
-                if let Err(retry) = oauth.lockout.record_failure(ip) {
-                    return too_many(retry);
-                }
-                return consent_page(
-                    &oauth,
-                    &form.params,
-                    &valid,
-                    &cookie,
-                    Some("Wrong password."),
-                    StatusCode::UNAUTHORIZED,
-                );
+                return page("Wrong password.", StatusCode::UNAUTHORIZED);
             }
-            Err(err) => {
+            Err(OwnerDenied::Locked(retry)) => {
+                tracing::warn!(%ip, "owner password attempts locked out or backed off");
+                tracing::Span::current().record("oauth.outcome", "locked_out");
+                let problem = format!(
+                    "Too many wrong passwords. Wait {} seconds and try again, or run \
+                     `food-mcp owner one-time-code` on the server and enter the code it prints \
+                     instead of the password.",
+                    retry.header_secs()
+                );
+                let mut response = page(&problem, StatusCode::TOO_MANY_REQUESTS);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry.header_secs()));
+                return response;
+            }
+            Err(OwnerDenied::Internal(err)) => {
                 tracing::error!(error = %err, "owner password check failed");
                 return Rejection::Internal.into_response();
             }
@@ -373,6 +392,42 @@ pub async fn decide(
         tracing::Span::current().record("oauth.outcome", "approved");
     }
     response
+}
+
+/// Why the owner's answer on the consent form was not accepted.
+enum OwnerDenied {
+    Wrong,
+    /// This address is locked out, or password checks are backed off server-wide.
+    Locked(RetryAfter),
+    Internal(OwnerError),
+}
+
+/// Checks what the owner typed: a one-time code from the server's shell (accepted whatever the
+/// lockout says), else the password — counted as a failure before its check, so that
+/// simultaneous guesses cannot outrun the lockout. A wrong password that used up the
+/// address's allowance answers `Locked`.
+async fn check_owner(oauth: &OAuthState, ip: IpAddr, presented: &str) -> Result<(), OwnerDenied> {
+    if oauth
+        .owner
+        .redeem_one_time_code(presented)
+        .await
+        .map_err(OwnerDenied::Internal)?
+    {
+        tracing::info!("the owner approved with a one-time code");
+        return Ok(());
+    }
+    let attempt = oauth.lockout.begin(ip).map_err(OwnerDenied::Locked)?;
+    match oauth.owner.verify(presented).await {
+        Ok(true) => {
+            attempt.succeeded();
+            Ok(())
+        }
+        Ok(false) => Err(attempt
+            .failed()
+            .map_or_else(OwnerDenied::Locked, |()| OwnerDenied::Wrong)),
+        // The attempt stays counted: a check that failed proved nothing.
+        Err(err) => Err(OwnerDenied::Internal(err)),
+    }
 }
 
 fn too_many(retry: RetryAfter) -> Response {
@@ -398,34 +453,20 @@ fn csrf_cookie(jar: &CookieJar) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// HMAC over the cookie and the request it approves: a token works only in the browser that
-/// holds the cookie, and only for this client, redirect and challenge.
-fn csrf_token(oauth: &OAuthState, cookie: &str, params: &AuthorizeParams) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&oauth.csrf_key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    for part in [
-        Some(cookie),
-        params.client_id.as_deref(),
-        params.redirect_uri.as_deref(),
-        params.code_challenge.as_deref(),
-        params.state.as_deref(),
-        params.scope.as_deref(),
-        params.resource.as_deref(),
-    ] {
-        let part = part.unwrap_or("");
-        mac.update(&(part.len() as u64).to_be_bytes());
-        mac.update(part.as_bytes());
+impl AuthorizeParams {
+    /// Every field, in a fixed order: what a CSRF token is bound to.
+    fn bound(&self) -> [Option<&str>; 8] {
+        [
+            self.response_type.as_deref(),
+            self.client_id.as_deref(),
+            self.redirect_uri.as_deref(),
+            self.state.as_deref(),
+            self.scope.as_deref(),
+            self.code_challenge.as_deref(),
+            self.code_challenge_method.as_deref(),
+            self.resource.as_deref(),
+        ]
     }
-    mac
-}
-
-fn verify_csrf(oauth: &OAuthState, cookie: &str, params: &AuthorizeParams, token: &str) -> bool {
-    let Ok(presented) = URL_SAFE_NO_PAD.decode(token) else {
-        return false;
-    };
-    csrf_token(oauth, cookie, params)
-        .verify_slice(&presented)
-        .is_ok()
 }
 
 /// One line of the consent page's list of what the client may do.
@@ -448,15 +489,26 @@ struct ConsentTemplate<'a> {
     ask_password: bool,
 }
 
+/// The form the owner sees, for `client`'s browser holding `cookie`.
+struct Viewer<'a> {
+    client: IpAddr,
+    cookie: &'a str,
+}
+
 fn consent_page(
     oauth: &OAuthState,
     params: &AuthorizeParams,
     valid: &Valid,
-    cookie: &str,
+    viewer: Viewer<'_>,
     problem: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let token = URL_SAFE_NO_PAD.encode(csrf_token(oauth, cookie, params).finalize().into_bytes());
+    let token = oauth.csrf.issue(
+        viewer.cookie,
+        viewer.client,
+        oauth.clock.now(),
+        &params.bound(),
+    );
     let redirect = Url::parse(&valid.redirect_uri).ok();
     let scopes = valid
         .scopes

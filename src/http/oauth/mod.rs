@@ -2,18 +2,18 @@
 //! endpoint uses (client lookup, client authentication, body limits, the caller's address).
 
 pub mod authorize;
+pub mod csrf;
 pub mod error;
 pub mod metadata;
 pub mod register;
 pub mod revoke;
 pub mod token;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::IpAddr, sync::Arc};
 
 use axum::{
     Router,
     body::{Body, Bytes},
-    extract::ConnectInfo,
     http::{HeaderMap, header},
     routing::{get, post},
 };
@@ -28,8 +28,10 @@ use crate::auth::secrets::Secret;
 use crate::clock::Clock;
 use crate::config::{Config, ConsentMode};
 use crate::http::cimd::CimdFetcher;
+use crate::http::client_addr::TrustedProxies;
 use crate::http::owner::OwnerPassword;
 use crate::http::rate_limit::{IpRateLimiter, PasswordLockout};
+use csrf::CsrfKey;
 use error::OAuthError;
 
 /// Largest form body /token and /revoke read; real requests are a few hundred bytes.
@@ -51,14 +53,21 @@ pub struct Inner {
     pub cimd: CimdFetcher,
     pub cimd_enabled: bool,
     pub owner: OwnerPassword,
-    /// Keys the consent form's CSRF tokens; random per process (open forms do not survive a
-    /// restart, which only asks the owner to reload).
-    pub csrf_key: [u8; 32],
+    /// Issues and checks the consent form's CSRF tokens.
+    pub csrf: CsrfKey,
     pub register_limit: IpRateLimiter,
     pub token_limit: IpRateLimiter,
     pub consent_limit: IpRateLimiter,
     pub lockout: PasswordLockout,
+    /// Who a request's forwarding header may name its client (`proxy.trusted`).
+    pub proxies: Arc<TrustedProxies>,
     pub clock: Clock,
+}
+
+impl axum::extract::FromRef<OAuthState> for Arc<TrustedProxies> {
+    fn from_ref(state: &OAuthState) -> Arc<TrustedProxies> {
+        state.proxies.clone()
+    }
 }
 
 impl std::ops::Deref for OAuthState {
@@ -83,14 +92,14 @@ impl OAuthState {
         clock: Clock,
     ) -> anyhow::Result<OAuthState> {
         let auth = &config.auth;
-        let mut csrf_key = [0u8; 32];
-        let key = Secret::generate()?;
-        csrf_key.copy_from_slice(key.hash().as_bytes());
         let lockout = PasswordLockout::new(
             crate::http::rate_limit::LockoutSettings {
                 max_failures: auth.max_password_failures,
                 window: auth.lockout,
                 lockout: auth.lockout,
+                global_failures: auth.global_password_failures,
+                backoff: auth.password_backoff,
+                max_backoff: auth.max_password_backoff,
             },
             clock.clone(),
         );
@@ -106,11 +115,12 @@ impl OAuthState {
             cimd: CimdFetcher::new(auth.cimd.clone(), &config.openfoodfacts.user_agent)?,
             cimd_enabled: auth.cimd.enabled,
             owner,
-            csrf_key,
+            csrf: CsrfKey::generate(auth.consent_form_ttl)?,
             register_limit: IpRateLimiter::per_minute(auth.register_per_minute),
             token_limit: IpRateLimiter::per_minute(auth.token_per_minute),
             consent_limit: IpRateLimiter::per_minute(auth.consent_per_minute),
             lockout,
+            proxies: Arc::new(TrustedProxies::new(&config.proxy)),
             clock,
         })))
     }
@@ -321,21 +331,15 @@ pub async fn read_form<T: serde::de::DeserializeOwned>(
 /// The start of every /token and /revoke request: the per-address limit, then the form.
 pub async fn limited_form<T: serde::de::DeserializeOwned>(
     oauth: &OAuthState,
-    connect: &ConnectInfo<SocketAddr>,
+    client: IpAddr,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<T, OAuthError> {
     oauth
         .token_limit
-        .check(client_ip(connect))
+        .check(client)
         .map_err(OAuthError::too_many_requests)?;
     read_form(headers, body).await
-}
-
-/// The address a request came from (the socket peer; put the server behind a proxy that keeps
-/// per-client limits meaningful, or accept that they become per-proxy).
-pub fn client_ip(connect: &ConnectInfo<SocketAddr>) -> std::net::IpAddr {
-    connect.0.ip()
 }
 
 /// The authorization server's routes. Discovery, registration, token and revocation answer

@@ -2,12 +2,10 @@
 //! rate. Public clients (`token_endpoint_auth_method: "none"`, as Claude Code registers) get no
 //! secret; the response never carries null fields.
 
-use std::net::SocketAddr;
-
 use axum::{
     Json,
     body::Body,
-    extract::{ConnectInfo, State},
+    extract::State,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -16,8 +14,9 @@ use serde_json::{Map, Value, json};
 
 use crate::actors::client_registry::ClientError;
 use crate::auth::client::{ClientMetadata, MetadataError};
+use crate::http::client_addr::ClientAddr;
 use crate::http::oauth::error::OAuthError;
-use crate::http::oauth::{OAuthState, client_ip, internal, read_body};
+use crate::http::oauth::{OAuthState, internal, read_body};
 
 /// The registration fields food-mcp reads; others (logo_uri, contacts, …) are accepted and ignored.
 #[derive(Deserialize)]
@@ -34,12 +33,12 @@ struct RegistrationRequest {
 
 pub async fn register(
     State(state): State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     body: Body,
 ) -> Result<Response, OAuthError> {
     state
         .register_limit
-        .check(client_ip(&connect))
+        .check(client)
         .map_err(OAuthError::too_many_requests)?;
     let bytes = read_body(body, state.max_registration_bytes)
         .await

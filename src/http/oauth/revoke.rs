@@ -1,18 +1,18 @@
 //! `POST /revoke`: RFC 7009 token revocation. Either kind of token; a refresh token takes its
 //! whole grant with it. Unknown tokens answer 200, as §2.2 asks.
 
-use std::net::SocketAddr;
 use tracing::field::Empty;
 
 use axum::{
     body::Body,
-    extract::{ConnectInfo, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
 };
 use serde::Deserialize;
 
 use crate::actors::token_store::TokenError;
 use crate::auth::secrets::Secret;
+use crate::http::client_addr::ClientAddr;
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::{OAuthState, internal, limited_form};
 
@@ -32,22 +32,22 @@ pub struct RevokeParams {
 )]
 pub async fn revoke(
     state: State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    client_addr: ClientAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, OAuthError> {
-    let answer = revoke_token(state, connect, headers, body).await;
+    let answer = revoke_token(state, client_addr, headers, body).await;
     crate::http::oauth::token::record_outcome(answer.as_ref().map(|_| "revoked"));
     answer
 }
 
 async fn revoke_token(
     State(oauth): State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    client_addr: ClientAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, OAuthError> {
-    let params: RevokeParams = limited_form(&oauth, &connect, &headers, body).await?;
+    let params: RevokeParams = limited_form(&oauth, client_addr.0, &headers, body).await?;
     let client = oauth
         .authenticate(
             &headers,

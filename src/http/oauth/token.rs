@@ -1,12 +1,10 @@
 //! `POST /token`: the `authorization_code` grant (PKCE S256) and the `refresh_token` grant
 //! (rotation). Client authentication: `none`, `client_secret_post`, `client_secret_basic`.
 
-use std::net::SocketAddr;
-
 use axum::{
     Json,
     body::Body,
-    extract::{ConnectInfo, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -20,6 +18,7 @@ use crate::auth::client::{Client, GrantType};
 use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::auth::token::IssuedTokens;
+use crate::http::client_addr::ClientAddr;
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::{OAuthState, internal, limited_form};
 
@@ -52,11 +51,11 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthE
 )]
 pub async fn token(
     state: State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    client_addr: ClientAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, OAuthError> {
-    let answer = exchange(state, connect, headers, body).await;
+    let answer = exchange(state, client_addr, headers, body).await;
     record_outcome(answer.as_ref().map(|_| "issued"));
     answer
 }
@@ -72,11 +71,11 @@ pub(crate) fn record_outcome(outcome: Result<&'static str, &OAuthError>) {
 
 async fn exchange(
     State(oauth): State<OAuthState>,
-    connect: ConnectInfo<SocketAddr>,
+    client_addr: ClientAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, OAuthError> {
-    let params: TokenParams = limited_form(&oauth, &connect, &headers, body).await?;
+    let params: TokenParams = limited_form(&oauth, client_addr.0, &headers, body).await?;
     let presented = required(&params.grant_type, "grant_type")?;
     let Some(grant_type) = GrantType::parse(presented) else {
         return Err(OAuthError::unsupported_grant_type(format!(
