@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::food::diary::{DaySummary, DiaryDate, Entry, EntryReport, Goals, summarize_day};
 use crate::food::nutrients::NutrientKey;
-use crate::http::owner::OwnerPassword;
+use crate::http::{health::READY_PATH, owner::OwnerPassword};
 use crate::ports::{ClientStore, DiaryRepo};
 use crate::storage::{self, Pool, diary::SqliteDiaryRepo, oauth::OAuthStore, owner::OwnerRepo};
 
@@ -153,11 +153,9 @@ async fn open_existing(config: &Config) -> anyhow::Result<Pool> {
     Ok(storage::open(&path).await?)
 }
 
-/// The path `food-mcp health` asks; it answers 200 when the server is ready to serve.
-pub const READY_PATH: &str = "/health";
-
-/// `food-mcp health`: succeeds when the server at the configured address answers [`READY_PATH`]
-/// with 200 within a few seconds (Docker's HEALTHCHECK runs it inside the container).
+/// `food-mcp health`: succeeds when the server at the configured address answers its readiness
+/// path ([`READY_PATH`]: actors running, database file in place and writable) with 200 within a
+/// few seconds (Docker's HEALTHCHECK runs it inside the container).
 pub async fn health(config: &Config) -> anyhow::Result<()> {
     let url = format!("http://{}{READY_PATH}", probe_address(config.bind));
     // Loopback only: never through an HTTP proxy the environment may name.

@@ -1,7 +1,7 @@
 //! Wiring: config → storage → actors (under a supervisor) → router, and the serve loop with
 //! graceful shutdown.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{Router, http::StatusCode, middleware, routing::get};
@@ -17,12 +17,12 @@ use crate::actors::food_cache::{self, FoodCache, FoodCacheHandle};
 use crate::actors::supervisor::{Roster, Supervision};
 use crate::actors::token_store::{self, TokenStore, TokenStoreHandle};
 use crate::clock::Clock;
-use crate::config::{Config, ConsentMode};
+use crate::config::{Config, ConsentMode, HttpConfig};
 use crate::first_run;
 use crate::http::bearer::{BearerState, require_bearer};
 use crate::http::oauth::metadata::RESOURCE_METADATA_PATH;
 use crate::http::oauth::{self, Actors, OAuthState};
-use crate::http::{fallback, health, home, owner::OwnerPassword};
+use crate::http::{fallback, health, home, owner::OwnerPassword, serve};
 use crate::mcp;
 use crate::sources::{FoodSource, openfoodfacts::OpenFoodFactsClient, usda::UsdaClient};
 use crate::storage::catalog::CatalogStore;
@@ -32,9 +32,6 @@ use crate::storage::{
 use crate::telemetry;
 use crate::tools::{DiaryTools, FoodService};
 
-/// Longest a request may take before the server answers 503; upstream timeouts are shorter.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// A built application: the router plus what must be stopped when it shuts down.
 pub struct App {
     pub router: Router,
@@ -43,6 +40,7 @@ pub struct App {
     background: Vec<JoinHandle<()>>,
     mcp_cancel: CancellationToken,
     metrics: PrometheusHandle,
+    http: HttpConfig,
 }
 
 impl App {
@@ -50,7 +48,7 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         check_exposure(&config)?;
         let metrics = telemetry::prometheus();
-        let pool = storage::open(&config.database_path)
+        let (pool, database_file) = storage::open_guarded(&config.database_path)
             .await
             .with_context(|| format!("opening database {}", config.database_path.display()))?;
         let clock = Clock::system();
@@ -134,13 +132,17 @@ impl App {
             &config.database_path,
         ));
         let router = router
-            .merge(health::router(pool.clone(), supervision.roster()))
+            .merge(health::router(
+                pool.clone(),
+                database_file,
+                supervision.roster(),
+            ))
             .merge(home::router(&config))
             .merge(mcp)
             .fallback(fallback::not_found)
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
-                REQUEST_TIMEOUT,
+                config.http.request_timeout,
             ))
             // Outermost: the request span covers the timeout, the bearer check and the handler.
             // It records method, route and status only: never a query string or a header.
@@ -152,6 +154,7 @@ impl App {
             background,
             mcp_cancel,
             metrics,
+            http: config.http.clone(),
         })
     }
 
@@ -182,35 +185,25 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves — or the supervisor gives up on an actor, which is then
-    /// an error naming it — and drains in-flight requests, stops the actors and closes the
-    /// database.
+    /// an error naming it — and drains in-flight requests (`http.drain_timeout` at most), stops
+    /// the actors and closes the database.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        use axum::serve::ListenerExt;
-        // Without TCP_NODELAY, small responses on keep-alive connections wait ~40 ms for the
-        // client's delayed ACK (Nagle's algorithm).
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let mcp_cancel = self.mcp_cancel.clone();
         let gave_up = self.supervision.gave_up();
-        axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        serve::serve(listener, self.router, &self.http, async move {
             tokio::select! {
                 () = shutdown => {}
                 _ = gave_up => {}
             }
-            mcp_cancel.cancel();
         })
-        .await
-        .context("serving HTTP")?;
+        .await;
+        // Only now: cancelling rmcp's token ends its handlers, which answer 500 to a request
+        // still running. After a complete drain none is; after a cut-off their connections are
+        // already closed.
+        self.mcp_cancel.cancel();
         let failure = self.supervision.failure();
         for task in self.background {
             task.abort();

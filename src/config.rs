@@ -26,6 +26,7 @@ pub struct Config {
     pub cache: CacheConfig,
     pub actors: ActorsConfig,
     pub mcp: McpConfig,
+    pub http: HttpConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub metrics: MetricsConfig,
@@ -275,6 +276,23 @@ pub struct AuthConfig {
     #[serde(with = "humantime_serde")]
     pub consent_form_ttl: Duration,
     pub cimd: CimdSettings,
+}
+
+/// The HTTP listener's connection hygiene and shutdown (`http::serve`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpConfig {
+    /// Longest one request may take before it is answered 503.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Longest a connection may wait for a request's complete header block, counted from when it
+    /// starts waiting (hyper's header read timeout): it also closes idle keep-alive connections.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Most open client connections; past it a new connection is answered 503 and closed.
+    pub max_connections: usize,
+    /// Longest a graceful shutdown waits for in-flight requests before closing what is left.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,6 +9,7 @@ use food_mcp::{
     app::App,
     catalog,
     config::Config,
+    http::serve,
     storage,
     telemetry::{self, LogFormat},
 };
@@ -199,10 +200,11 @@ async fn serve(config: Config, telemetry: &telemetry::Telemetry) -> anyhow::Resu
         })?),
         None => None,
     };
-    let (public_url, database, mcp) = (
+    let (public_url, database, mcp, http_settings) = (
         config.public_url.clone(),
         config.database_path.clone(),
         config.mcp_resource(),
+        config.http.clone(),
     );
     let app = App::build(config).await?;
     // Only now: every start-up check (exposure, database, migrations, actors) has passed.
@@ -219,10 +221,15 @@ async fn serve(config: Config, telemetry: &telemetry::Telemetry) -> anyhow::Resu
             tracing::info!(address = %metrics_listener.local_addr()?, "metrics at /metrics");
             let router = app.metrics_router();
             let stop = metrics_stop.clone();
+            // The same connection limits and bounded drain as the public listener.
             Some(tokio::spawn(async move {
-                axum::serve(metrics_listener, router)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await
+                serve::serve(
+                    metrics_listener,
+                    router,
+                    &http_settings,
+                    stop.cancelled_owned(),
+                )
+                .await
             }))
         }
         None => None,

@@ -148,6 +148,11 @@ impl TokenRepo for FakeStore {
         let mut tokens = self.tokens.lock().unwrap();
         let before = tokens.len();
         tokens.retain(|_, t| t.expires_at > now);
+        for token in tokens.values_mut() {
+            if token.grace.as_ref().is_some_and(|g| g.until <= now) {
+                token.grace = None;
+            }
+        }
         Ok((before - tokens.len()) as u64)
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! Refresh tokens rotate. The exchanged token stays known (hash only, kind `Rotated`) until it
 //! would have expired, so a later replay is recognised and revokes its whole family. Within a
-//! short grace after rotation a replay instead gets the same successor again (racing clients):
-//! that successor is held in clear in this actor's memory only, never stored.
+//! short grace after rotation a replay instead gets the same successor again (racing clients, a
+//! retry after a lost answer — also across a restart): the successor pair is derived from the
+//! rotated token and a random salt stored with the rotation (`auth::token::Grace`), so no token
+//! is ever held or stored in clear to answer it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,9 +16,10 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::{ActorHandle, NoAnswer, reply};
-use crate::auth::secrets::{EntropyError, Secret, SecretHash};
+use crate::auth::secrets::{EntropyError, Secret, SecretHash, random_bytes};
 use crate::auth::token::{
-    FamilyId, Grant, IssuedTokens, Principal, TokenChange, TokenKind, TokenRecord,
+    FamilyId, Grace, Grant, IssuedTokens, Principal, TokenChange, TokenKind, TokenRecord,
+    successors,
 };
 use crate::clock::{Clock, secs};
 use crate::ports::{StorageError, TokenRepo};
@@ -145,15 +148,8 @@ pub struct State {
     clock: Clock,
     config: TokenConfig,
     tokens: HashMap<SecretHash, TokenRecord>,
-    /// Successors of refresh tokens rotated within the grace, keyed by the rotated token's hash.
-    successors: HashMap<SecretHash, Successor>,
     /// Families revoked recently, with when.
     revoked_families: HashMap<FamilyId, i64>,
-}
-
-struct Successor {
-    tokens: IssuedTokens,
-    until: i64,
 }
 
 impl Actor for TokenStore {
@@ -173,7 +169,6 @@ impl Actor for TokenStore {
             clock: args.clock,
             config: args.config,
             tokens: active.into_iter().map(|t| (t.hash, t)).collect(),
-            successors: HashMap::new(),
             revoked_families: HashMap::new(),
         })
     }
@@ -318,8 +313,8 @@ impl State {
             return Err(TokenError::Expired);
         }
         if record.kind == TokenKind::Rotated {
-            if let Some(successor) = self.live_successor(&hash, now) {
-                return Ok(successor.clone());
+            if let Some(successor) = self.grace_successor(&record, presented, now) {
+                return Ok(successor);
             }
             tracing::warn!(
                 client_id,
@@ -336,12 +331,19 @@ impl State {
             resource: record.resource.clone(),
             family: record.family.clone(),
         };
-        let (issued, [access, refresh]) = self.new_pair(&grant, now)?;
+        let salt = random_bytes()?;
+        let (access_token, refresh_token) = successors(presented, &salt);
+        let (issued, [access, refresh]) = self.pair(&grant, access_token, refresh_token, now);
         let rotated = TokenRecord {
             kind: TokenKind::Rotated,
+            grace: Some(Grace {
+                salt,
+                until: now.saturating_add(secs(self.config.refresh_grace)),
+            }),
             ..record
         };
-        // The old token is re-inserted as `Rotated` in the same write that adds its successors.
+        // The old token is re-inserted as `Rotated`, with its grace, in the same write that adds
+        // its successors: a crash leaves either the old token current or the rotation complete.
         let change = TokenChange {
             delete: vec![hash],
             insert: vec![rotated.clone(), access.clone(), refresh.clone()],
@@ -352,26 +354,32 @@ impl State {
             (access.hash, access),
             (refresh.hash, refresh),
         ]);
-        let until = now.saturating_add(secs(self.config.refresh_grace));
-        self.successors.insert(
-            hash,
-            Successor {
-                tokens: issued.clone(),
-                until,
-            },
-        );
         Ok(issued)
     }
 
-    /// The grace successor of a rotated token, while the grace runs and the successor has not
-    /// itself been rotated or revoked.
-    fn live_successor(&self, rotated: &SecretHash, now: i64) -> Option<&IssuedTokens> {
-        let successor = self.successors.get(rotated)?;
-        let still_current = self
-            .tokens
-            .get(&successor.tokens.refresh_token.hash())
-            .is_some_and(|t| t.kind == TokenKind::Refresh);
-        (now < successor.until && still_current).then_some(&successor.tokens)
+    /// The successor pair of a rotated token presented again, while its grace runs and both
+    /// successors are still current (not rotated, revoked or expired in turn).
+    fn grace_successor(
+        &self,
+        rotated: &TokenRecord,
+        presented: &Secret,
+        now: i64,
+    ) -> Option<IssuedTokens> {
+        let grace = rotated.grace.as_ref().filter(|g| now < g.until)?;
+        let (access_token, refresh_token) = successors(presented, &grace.salt);
+        let current = |secret: &Secret, kind| {
+            self.tokens
+                .get(&secret.hash())
+                .filter(|t| t.kind == kind && now < t.expires_at)
+        };
+        let access = current(&access_token, TokenKind::Access)?;
+        current(&refresh_token, TokenKind::Refresh)?;
+        Some(IssuedTokens {
+            expires_at: access.expires_at,
+            scopes: access.scopes.clone(),
+            access_token,
+            refresh_token,
+        })
     }
 
     async fn revoke(
@@ -421,15 +429,19 @@ impl State {
         }
         for hash in &doomed {
             self.tokens.remove(hash);
-            self.successors.remove(hash);
         }
         self.revoked_families.insert(family, now);
         Ok(())
     }
 
     async fn sweep(&mut self, now: i64) -> Result<u64, TokenError> {
-        // Memory-only bookkeeping ends on time whatever storage does.
-        self.successors.retain(|_, s| now < s.until);
+        // Memory-only bookkeeping ends on time whatever storage does; so does the grace, which
+        // storage forgets below.
+        for token in self.tokens.values_mut() {
+            if token.grace.as_ref().is_some_and(|g| now >= g.until) {
+                token.grace = None;
+            }
+        }
         self.revoked_families
             .retain(|_, at| now < at.saturating_add(REVOKED_FAMILY_MEMORY_SECS));
         let deleted = self.repo.delete_expired_tokens(now).await?;
@@ -447,14 +459,23 @@ impl State {
         Ok(deleted)
     }
 
-    /// A fresh access + refresh pair for `grant`, in clear and as records.
+    /// A fresh random access + refresh pair for `grant`, in clear and as records.
     fn new_pair(
         &self,
         grant: &Grant,
         now: i64,
     ) -> Result<(IssuedTokens, [TokenRecord; 2]), EntropyError> {
-        let access_token = Secret::generate()?;
-        let refresh_token = Secret::generate()?;
+        Ok(self.pair(grant, Secret::generate()?, Secret::generate()?, now))
+    }
+
+    /// A token response for `grant` with these two tokens, and their records.
+    fn pair(
+        &self,
+        grant: &Grant,
+        access_token: Secret,
+        refresh_token: Secret,
+        now: i64,
+    ) -> (IssuedTokens, [TokenRecord; 2]) {
         let record = |secret: &Secret, kind, ttl| TokenRecord {
             hash: secret.hash(),
             kind,
@@ -463,6 +484,7 @@ impl State {
             scopes: grant.scopes.clone(),
             resource: grant.resource.clone(),
             expires_at: now.saturating_add(secs(ttl)),
+            grace: None,
         };
         let records = [
             record(&access_token, TokenKind::Access, self.config.access_ttl),
@@ -474,7 +496,7 @@ impl State {
             expires_at: records[0].expires_at,
             scopes: grant.scopes.clone(),
         };
-        Ok((issued, records))
+        (issued, records)
     }
 }
 
@@ -763,6 +785,32 @@ mod tests {
             .unwrap();
         assert_eq!(again, successor);
         assert!(verify(&actor, &successor.access_token).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_retry_within_the_grace_after_a_restart_gets_the_same_successor() {
+        let (actor, store, clock) = start().await;
+        let first = issue(&actor, grant("client-a")).await.unwrap();
+        let successor = refresh(&actor, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        // A crash: nothing of this actor's memory survives, only what storage holds.
+        actor.0.cell().unwrap().kill();
+        let restarted = start_on(store.clone(), clock.clone()).await;
+        clock.advance(GRACE - Duration::from_secs(1));
+        let again = refresh(&restarted, &first.refresh_token, "client-a")
+            .await
+            .unwrap();
+        assert_eq!(again, successor);
+        assert!(verify(&restarted, &again.access_token).await.is_ok());
+
+        // Past the grace the sweep forgets the salt, and a replay revokes the grant as before.
+        clock.advance(Duration::from_secs(1));
+        sweep(&restarted).await.unwrap();
+        let rotated = store.tokens.lock().unwrap()[&first.refresh_token.hash()].clone();
+        assert_eq!(rotated.grace, None);
+        let replay = refresh(&restarted, &first.refresh_token, "client-a").await;
+        assert!(matches!(replay, Err(TokenError::Replayed)));
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use rand::TryRng as _;
 use rand::rngs::SysRng;
 use sha2::{Digest, Sha256};
@@ -33,6 +34,13 @@ pub fn new_id() -> Result<String, EntropyError> {
     random_b64(ID_BYTES)
 }
 
+/// 256 fresh random bits that are stored, never handed out (salts).
+pub fn random_bytes() -> Result<[u8; SECRET_BYTES], EntropyError> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    SysRng.try_fill_bytes(&mut bytes).map_err(EntropyError)?;
+    Ok(bytes)
+}
+
 /// A secret in clear: one we generated to hand out once, or one a client presented.
 #[derive(Clone)]
 pub struct Secret(String);
@@ -41,6 +49,17 @@ impl Secret {
     /// A fresh 256-bit random secret, url-safe base64 without padding (43 characters).
     pub fn generate() -> Result<Secret, EntropyError> {
         random_b64(SECRET_BYTES).map(Secret)
+    }
+
+    /// A secret derived from `key`: HMAC-SHA256 keyed with its clear value over `label` and
+    /// `salt`, in the form of a generated one. Knowing the salt and the label, but not `key` in
+    /// clear, tells nothing of the result.
+    pub fn derive(key: &Secret, label: &str, salt: &[u8; SECRET_BYTES]) -> Secret {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(key.0.as_bytes()).expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        mac.update(salt);
+        Secret(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
     /// Wraps a value received from a client so it cannot leak through `Debug`.

@@ -1,7 +1,8 @@
 //! The HTTP edge: everything that speaks HTTP apart from rmcp's `/mcp` service — `/health`, the
 //! home page, the bearer layer in front of `/mcp`, the OAuth endpoints with their consent page,
 //! the client address behind trusted proxies, per-address rate limits, the owner's password, the
-//! client metadata document fetcher, and the 404/405 answers.
+//! client metadata document fetcher, the 404/405 answers, and the listener's serve loop with its
+//! connection limits and graceful drain.
 
 pub mod bearer;
 pub mod cimd;
@@ -12,3 +13,4 @@ pub mod home;
 pub mod oauth;
 pub mod owner;
 pub mod rate_limit;
+pub mod serve;

@@ -36,8 +36,9 @@ pub trait CodeStore: Send + Sync {
 pub trait TokenRepo: Send + Sync {
     /// Every token not expired at `now`, to fill memory at start.
     async fn load_active_tokens(&self, now: i64) -> Result<Vec<TokenRecord>, StorageError>;
-    /// Applies the change atomically.
+    /// Applies the change atomically; a rotated token's grace is written with it.
     async fn apply_token_change(&self, change: &TokenChange) -> Result<(), StorageError>;
-    /// Deletes tokens that expired at or before `now`; returns how many.
+    /// Deletes tokens that expired at or before `now`, and forgets graces ended by then;
+    /// returns how many tokens it deleted.
     async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StorageError>;
 }

@@ -11,7 +11,7 @@ use crate::auth::code::CodeRecord;
 use crate::auth::pkce::CodeChallenge;
 use crate::auth::redirect::RedirectUri;
 use crate::auth::secrets::SecretHash;
-use crate::auth::token::{FamilyId, TokenChange, TokenKind, TokenRecord};
+use crate::auth::token::{FamilyId, Grace, TokenChange, TokenKind, TokenRecord};
 use crate::ports::ClientStore;
 use crate::ports::CodeStore;
 use crate::ports::TokenRepo;
@@ -277,6 +277,17 @@ fn token_of(row: &SqliteRow) -> Result<TokenRecord, StorageError> {
         "rotated" => TokenKind::Rotated,
         other => return Err(corrupt(format!("token kind {other:?}"))),
     };
+    let grace = match (
+        row.try_get::<Option<Vec<u8>>, _>("grace_salt")?,
+        row.try_get::<Option<i64>, _>("grace_until")?,
+    ) {
+        (Some(salt), Some(until)) => Some(Grace {
+            salt: <[u8; 32]>::try_from(salt.as_slice())
+                .map_err(|_| corrupt("grace salt of the wrong length"))?,
+            until,
+        }),
+        _ => None,
+    };
     Ok(TokenRecord {
         hash: hash_of(row, "token_hash")?,
         kind,
@@ -285,6 +296,7 @@ fn token_of(row: &SqliteRow) -> Result<TokenRecord, StorageError> {
         scopes: scopes_of(row)?,
         resource: row.try_get("resource")?,
         expires_at: row.try_get("expires_at")?,
+        grace,
     })
 }
 
@@ -293,8 +305,8 @@ impl TokenRepo for OAuthStore {
     #[tracing::instrument(name = "storage.load_active_tokens", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "SELECT", db.table = "oauth_tokens"))]
     async fn load_active_tokens(&self, now: i64) -> Result<Vec<TokenRecord>, StorageError> {
         let rows = sqlx::query(
-            "SELECT token_hash, kind, client_id, family_id, scopes, resource, expires_at \
-             FROM oauth_tokens WHERE expires_at > ?",
+            "SELECT token_hash, kind, client_id, family_id, scopes, resource, expires_at, \
+             grace_salt, grace_until FROM oauth_tokens WHERE expires_at > ?",
         )
         .bind(now)
         .fetch_all(&self.pool)
@@ -316,8 +328,8 @@ impl TokenRepo for OAuthStore {
             }
             for token in &change.insert {
                 sqlx::query(
-                    "INSERT INTO oauth_tokens (token_hash, kind, client_id, family_id, scopes, resource, expires_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO oauth_tokens (token_hash, kind, client_id, family_id, scopes, resource, expires_at, grace_salt, grace_until) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(token.hash.as_bytes().as_slice())
                 .bind(kind_str(token.kind))
@@ -326,6 +338,8 @@ impl TokenRepo for OAuthStore {
                 .bind(join_scopes(&token.scopes))
                 .bind(&token.resource)
                 .bind(token.expires_at)
+                .bind(token.grace.as_ref().map(|g| g.salt.as_slice()))
+                .bind(token.grace.as_ref().map(|g| g.until))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -336,12 +350,24 @@ impl TokenRepo for OAuthStore {
 
     #[tracing::instrument(name = "storage.delete_expired_tokens", level = "debug", skip_all, fields(db.system = "sqlite", db.operation = "DELETE", db.table = "oauth_tokens"))]
     async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StorageError> {
-        let done = sqlx::query("DELETE FROM oauth_tokens WHERE expires_at <= ?")
+        let swept = async {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("DELETE FROM oauth_tokens WHERE expires_at <= ?")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            // An ended grace's salt could only ever re-derive tokens the actor no longer hands
+            // out: forget it.
+            sqlx::query(
+                "UPDATE oauth_tokens SET grace_salt = NULL, grace_until = NULL WHERE grace_until <= ?",
+            )
             .bind(now)
-            .execute(&self.pool)
-            .untraced()
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected())
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done.rows_affected())
+        };
+        Ok(swept.untraced().await?)
     }
 }
 
@@ -406,6 +432,7 @@ mod tests {
             scopes: vec!["food:read".into(), "food:write".into()],
             resource: "https://food.example/mcp".into(),
             expires_at,
+            grace: None,
         }
     }
 
@@ -513,6 +540,10 @@ mod tests {
         // Rotation: the refresh token is re-inserted as rotated in the same write.
         let rotated = TokenRecord {
             kind: TokenKind::Rotated,
+            grace: Some(Grace {
+                salt: [9; 32],
+                until: T0 + 60,
+            }),
             ..refresh.clone()
         };
         let successor = token(TokenKind::Refresh, &family, T0 + 90_000);
@@ -536,10 +567,13 @@ mod tests {
         assert_eq!(store.load_active_tokens(T0 + 3600).await.unwrap().len(), 2);
         assert_eq!(store.delete_expired_tokens(T0 + 3600).await.unwrap(), 1);
         assert_eq!(store.delete_expired_tokens(T0 + 3600).await.unwrap(), 0);
+        // The sweep also forgot the ended grace.
+        let left = store.load_active_tokens(T0 + 3600).await.unwrap();
+        assert!(left.iter().all(|t| t.grace.is_none()), "{left:?}");
     }
 
     #[tokio::test]
-    async fn token_store_persists_only_hashes_and_survives_a_restart() {
+    async fn token_store_persists_only_hashes_and_its_grace_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(open(&dir).await);
         let args = || token_store::Arguments {
@@ -564,14 +598,30 @@ mod tests {
             family: FamilyId::generate().unwrap(),
         };
         let issued = tokens.issue(grant).await.unwrap();
+        let successor = tokens
+            .refresh(issued.refresh_token.clone(), "client-a")
+            .await
+            .unwrap();
 
-        // A new store over the same database, as after a restart, knows the token.
+        // A new store over the same database, as after a restart, knows the tokens, and a retry
+        // of the rotated one within the grace gets the same successor.
         let restarted = start().await;
         let verified = restarted.verify(&issued.access_token).await;
         assert_eq!(verified.unwrap().client_id, "client-a");
+        let again = restarted
+            .refresh(issued.refresh_token.clone(), "client-a")
+            .await
+            .unwrap();
+        assert_eq!(again, successor);
 
-        let file = std::fs::read(dir.path().join("test.db")).unwrap();
-        for clear in [&issued.access_token, &issued.refresh_token] {
+        let mut file = std::fs::read(dir.path().join("test.db")).unwrap();
+        file.extend(std::fs::read(dir.path().join("test.db-wal")).unwrap_or_default());
+        for clear in [
+            &issued.access_token,
+            &issued.refresh_token,
+            &successor.access_token,
+            &successor.refresh_token,
+        ] {
             let needle = clear.expose().as_bytes();
             assert!(
                 !file.windows(needle.len()).any(|w| w == needle),

@@ -3,8 +3,6 @@
 //! exports (the last two through the real binary).
 
 use std::{
-    path::Path,
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -16,7 +14,8 @@ use wiremock::{
 };
 
 use crate::helpers::{
-    Client, TestApp, assert_close, call_err, call_ok, fixture, spawn_app, spawn_app_with,
+    Client, TestApp, assert_close, binary, call_err, call_ok, fixture, raw_tool, serve_binary,
+    spawn_app, spawn_app_with,
 };
 
 const DAY: &str = "2026-03-14";
@@ -473,79 +472,6 @@ async fn a_restart_keeps_entries_and_goals() {
     assert_close(&before["goals"]["calories"]["target"], 1800.0);
     client.cancel().await.unwrap();
     app.stop().await;
-}
-
-/// The server binary on a fresh port, on the database in `dir`, OAuth off, upstreams closed.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-fn binary(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_food-mcp"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("FOOD_MCP") {
-            command.env_remove(name);
-        }
-    }
-    command
-        .current_dir(dir)
-        .env("FOOD_MCP__DATABASE_PATH", dir.join("food-mcp.db"))
-        .env("FOOD_MCP__USDA__BASE_URL", "http://127.0.0.1:9")
-        .env("FOOD_MCP__OPENFOODFACTS__BASE_URL", "http://127.0.0.1:9")
-        .env("FOOD_MCP__METRICS__BIND", "")
-        .env("FOOD_MCP__AUTH__ENABLED", "false")
-        .stdin(Stdio::null());
-    command
-}
-
-async fn serve_binary(dir: &Path) -> Served {
-    // The kernel picks a free port; it is released and handed to the server.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let mut child = binary(dir)
-        .env("FOOD_MCP__BIND", format!("127.0.0.1:{port}"))
-        .env("FOOD_MCP__PUBLIC_URL", &base)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the server binary starts");
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(answer) = http.get(format!("{base}/health")).send().await
-            && answer.status().is_success()
-        {
-            return Served { child, base };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!(
-        "the server binary never answered /health: {}",
-        std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-    );
-}
-
-/// A bare stateless tools/call; answers the structured content, or None when the call failed in
-/// any way (connection refused, tool error).
-async fn raw_tool(http: &reqwest::Client, base: &str, tool: &str, args: Value) -> Option<Value> {
-    let answer = http
-        .post(format!("{base}/mcp"))
-        .header("Accept", "application/json, text/event-stream")
-        .header("MCP-Protocol-Version", "2025-06-18")
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}}))
-        .send()
-        .await
-        .ok()?;
-    let body: Value = answer.json().await.ok()?;
-    let result = body.get("result")?;
-    (result["isError"] != json!(true)).then(|| result["structuredContent"].clone())
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 use std::{
     io,
     net::SocketAddr,
-    path::PathBuf,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -235,4 +236,143 @@ pub fn assert_close(actual: &Value, expected: f64) {
         .as_f64()
         .unwrap_or_else(|| panic!("{actual} is not a number"));
     assert!((actual - expected).abs() < 1e-6, "{actual} != {expected}");
+}
+
+/// The server binary, running on a fresh port on the database in a folder.
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Served {
+    /// Sends SIGTERM, what `docker stop` and systemd send.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit, at most `bound`; answers its exit status.
+    pub async fn exit_status(&mut self, bound: Duration) -> ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if started.elapsed() > bound {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("the server did not exit within {bound:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The binary as an operator command on the database in `dir`, OAuth off, upstreams closed,
+/// no catalog import, no metrics listener; `FOOD_MCP…` variables of the test's own environment
+/// removed.
+pub fn binary(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_food-mcp"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("FOOD_MCP") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .current_dir(dir)
+        .env("FOOD_MCP__DATABASE_PATH", dir.join("food-mcp.db"))
+        .env("FOOD_MCP__USDA__BASE_URL", "http://127.0.0.1:9")
+        .env("FOOD_MCP__OPENFOODFACTS__BASE_URL", "http://127.0.0.1:9")
+        .env("FOOD_MCP__METRICS__BIND", "")
+        .env("FOOD_MCP__AUTH__ENABLED", "false")
+        .env("FOOD_MCP__CATALOG__AUTO_IMPORT", "false")
+        .stdin(Stdio::null());
+    command
+}
+
+/// The server binary on a fresh port, on the database in `dir`; see [`binary`].
+pub async fn serve_binary(dir: &Path) -> Served {
+    serve_binary_with(dir, |_| {}).await
+}
+
+/// Like [`serve_binary`], with a hook to set more of its environment. Its log goes to
+/// `server.log` in `dir` (appended, so a restart keeps the earlier lines).
+pub async fn serve_binary_with(dir: &Path, adjust: impl FnOnce(&mut Command)) -> Served {
+    // The kernel picks a free port; it is released and handed to the server.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    serve_binary_on(dir, port, adjust).await
+}
+
+/// Like [`serve_binary_with`], on a given port (a restart that keeps its public URL).
+pub async fn serve_binary_on(dir: &Path, port: u16, adjust: impl FnOnce(&mut Command)) -> Served {
+    let base = format!("http://127.0.0.1:{port}");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .unwrap();
+    let mut command = binary(dir);
+    command
+        .env("FOOD_MCP__BIND", format!("127.0.0.1:{port}"))
+        .env("FOOD_MCP__PUBLIC_URL", &base)
+        .stdout(Stdio::null())
+        .stderr(log);
+    adjust(&mut command);
+    let mut child = command.spawn().expect("the server binary starts");
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(answer) = http.get(format!("{base}/health")).send().await
+            && answer.status().is_success()
+        {
+            return Served { child, base };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "the server binary never answered /health: {}",
+        std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+    );
+}
+
+/// A bare stateless tools/call: the HTTP status and the JSON-RPC body, or the transport error
+/// (refused, reset) as text.
+pub async fn raw_tool_call(
+    http: &reqwest::Client,
+    base: &str,
+    tool: &str,
+    args: Value,
+) -> Result<(reqwest::StatusCode, Value), String> {
+    let answer = http
+        .post(format!("{base}/mcp"))
+        .header("Accept", "application/json, text/event-stream")
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}}))
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let status = answer.status();
+    let body = answer.json().await.unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+/// The structured content of a successful bare tools/call, or None when it failed in any way
+/// (connection refused, HTTP error, tool error).
+pub async fn raw_tool(
+    http: &reqwest::Client,
+    base: &str,
+    tool: &str,
+    args: Value,
+) -> Option<Value> {
+    let (status, body) = raw_tool_call(http, base, tool, args).await.ok()?;
+    let result = body.get("result").filter(|_| status.is_success())?;
+    (result["isError"] != serde_json::json!(true)).then(|| result["structuredContent"].clone())
 }

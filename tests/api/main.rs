@@ -7,6 +7,7 @@ mod clients;
 mod diary;
 mod helpers;
 mod http;
+mod lifecycle;
 mod oauth;
 mod search_quality;
 mod security;

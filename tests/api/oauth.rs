@@ -37,7 +37,7 @@ pub(crate) async fn spawn_auth_app(adjust: impl FnOnce(&mut Config)) -> TestApp 
     .await
 }
 
-async fn set_password(dir: &tempfile::TempDir) {
+pub(crate) async fn set_password(dir: &tempfile::TempDir) {
     let pool = food_mcp::storage::open(&dir.path().join("food-mcp.db"))
         .await
         .unwrap();
