@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Side by side: food-mcp against the TypeScript anchor (shared/anchors/ts-seed: Express + the MCP
-# TypeScript SDK, stateful sessions, better-sqlite3), on the same authenticated
-# `tools/call get_nutrition` (150 g of food 173944), same concurrency, rounds alternating between
-# the two (benches/compare.rs). Both answer from their local database: food-mcp from the offline
-# USDA catalog imported from ../shared/data, the anchor from its seeded cache. Loopback only.
+# Side by side, in one run with rounds alternating case by case (benches/compare.rs): the
+# TypeScript anchor (shared/anchors/ts-seed: Express + the MCP TypeScript SDK, stateful sessions,
+# better-sqlite3) and food-mcp on the same authenticated `tools/call get_nutrition` (150 g of food
+# 173944; food-mcp from the offline USDA catalog imported from ../shared/data, the anchor from its
+# seeded cache), food-mcp's get_nutrition of a saved food and its tools/list, and the floor: a bare
+# axum JSON handler (examples/axum_floor.rs). Then food-mcp and the anchor at each of
+# BENCH_OVERLOAD connections, with p99 and errors. Prints the ratios. Loopback only.
 #
-# Usage: bash bench/compare.sh   (env: BENCH_REQUESTS, BENCH_CONCURRENCY, BENCH_ROUNDS)
+# Usage: bash bench/compare.sh   (env: BENCH_REQUESTS, BENCH_CONCURRENCY (32), BENCH_ROUNDS,
+#        BENCH_OVERLOAD ("128,512"), FOOD_MCP_BIN to run a food-mcp binary built elsewhere,
+#        BENCH_CARGO_ARGS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -29,15 +33,21 @@ wait_health() {
   echo "compare: $1 did not come up"; return 1
 }
 
-cargo build --release --locked --bin food-mcp --quiet
+# BENCH_CARGO_ARGS: extra cargo arguments (a shared target dir's --config, say).
+read -ra extra <<<"${BENCH_CARGO_ARGS:-}"
+if [ -n "${FOOD_MCP_BIN:-}" ]; then
+  cargo build --release --locked --example axum_floor --quiet "${extra[@]}"
+else
+  cargo build --release --locked --bin food-mcp --example axum_floor --quiet "${extra[@]}"
+fi
 food_port=$(free_port)
 # Metrics on a free port too, so a running dev server (9464) does not stop the benchmark.
 export FOOD_MCP__DATABASE_PATH="$work/food.db" FOOD_MCP__BIND="127.0.0.1:$food_port" \
   FOOD_MCP__PUBLIC_URL="http://127.0.0.1:$food_port" FOOD_MCP__AUTH__CONSENT=auto \
   FOOD_MCP__METRICS__BIND="127.0.0.1:$(free_port)" FOOD_MCP__CATALOG__AUTO_IMPORT=false \
   FOOD_MCP__USDA__BASE_URL="http://127.0.0.1:9" FOOD_MCP__OPENFOODFACTS__BASE_URL="http://127.0.0.1:9" \
-  RUST_LOG=warn
-bin="${CARGO_TARGET_DIR:-target}/release/food-mcp"
+  RUST_LOG=warn,food_mcp::app=info
+bin="${FOOD_MCP_BIN:-${CARGO_TARGET_DIR:-target}/release/food-mcp}"
 "$bin" import usda "$data" >/dev/null
 "$bin" >"$work/food.log" 2>&1 &
 pids+=($!)
@@ -49,8 +59,18 @@ ts_port=$(free_port)
 (cd "$work/ts-seed" && PORT=$ts_port exec node server.mjs >"$work/ts.log" 2>&1) &
 pids+=($!)
 
+floor_port=$(free_port)
+"${CARGO_TARGET_DIR:-target}/release/examples/axum_floor" "127.0.0.1:$floor_port" &
+pids+=($!)
+
 wait_health "http://127.0.0.1:$food_port"
 wait_health "http://127.0.0.1:$ts_port"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); node $(node --version)"
-BENCH_TARGETS="food-mcp=http://127.0.0.1:$food_port,ts-seed=http://localhost:$ts_port" \
-  cargo bench --locked --bench compare --quiet
+wait_health "http://127.0.0.1:$floor_port"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); node $(node --version); load $(cut -d' ' -f1-3 /proc/loadavg)"
+food_pid=${pids[0]}
+echo "food-mcp start: $(grep -m1 'catalog in memory' "$work/food.log" || echo '(no catalog line)')"
+echo "food-mcp idle, catalog loaded: $(grep -E 'VmRSS' "/proc/$food_pid/status" | xargs)"
+BENCH_TARGETS="food-mcp=http://127.0.0.1:$food_port,ts-seed=http://localhost:$ts_port,floor=http://127.0.0.1:$floor_port" \
+  cargo bench --locked --bench compare --quiet "${extra[@]}"
+echo "food-mcp after the run: $(grep -E 'VmRSS|VmHWM' "/proc/$food_pid/status" | xargs)"
+echo "load after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

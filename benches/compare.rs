@@ -123,9 +123,6 @@ async fn connect(name: &str, base: &str) -> anyhow::Result<Target> {
         let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         request(&http, &target, &note).await?;
     }
-    call(&http, &target)
-        .await
-        .with_context(|| format!("first tools/call on {name}"))?;
     target.name = name.to_string();
     Ok(target)
 }
@@ -147,57 +144,156 @@ async fn request(http: &reqwest::Client, target: &Target, body: &Value) -> anyho
     Ok(response.text().await?)
 }
 
-/// One authenticated tools/call; checks the answer carries the banana's 133.5 kcal.
-async fn call(http: &reqwest::Client, target: &Target) -> anyhow::Result<()> {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_nutrition",
-                      "arguments": {"foodId": "173944", "source": "usda", "amount": 150, "unit": "g"}}});
-    let text = request(http, target, &body).await?;
-    if !text.contains("133.5") {
-        bail!("{}: unexpected answer {text}", target.name);
+/// One measured request: what is posted, and a string its answer must contain.
+#[derive(Clone)]
+struct Case {
+    label: String,
+    target: Target,
+    body: Value,
+    expect: &'static str,
+}
+
+fn get_nutrition(food_id: &str, source: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_nutrition",
+           "arguments": {"foodId": food_id, "source": source, "amount": 150, "unit": "g"}}})
+}
+
+impl Case {
+    async fn new(
+        label: &str,
+        target: &Target,
+        body: Value,
+        expect: &'static str,
+    ) -> anyhow::Result<Case> {
+        let case = Case {
+            label: label.to_string(),
+            target: target.clone(),
+            body,
+            expect,
+        };
+        let http = reqwest::Client::new();
+        case.send(&http)
+            .await
+            .with_context(|| format!("first request of {label}"))?;
+        Ok(case)
     }
-    Ok(())
+
+    async fn send(&self, http: &reqwest::Client) -> anyhow::Result<()> {
+        let text = request(http, &self.target, &self.body).await?;
+        if !text.contains(self.expect) {
+            bail!("{}: unexpected answer {text}", self.label);
+        }
+        Ok(())
+    }
+}
+
+/// A food saved through save_food (89 kcal per 100 g, like the banana), for the saved-food case.
+async fn save_banana(target: &Target) -> anyhow::Result<String> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "save_food",
+        "arguments": {"name": "Bench banana", "servingSize": {"amount": 100, "unit": "g"},
+                      "nutrients": {"calories": 89, "protein_g": 1.09, "total_carbs_g": 22.84, "total_fat_g": 0.33}}}});
+    let text = request(&reqwest::Client::new(), target, &body).await?;
+    let id = text
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .filter(|id| id.starts_with("custom:"))
+        .with_context(|| format!("save_food answered {text}"))?;
+    Ok(id.to_string())
 }
 
 struct Round {
     rps: f64,
     p50: Duration,
     p99: Duration,
+    errors: usize,
 }
 
-async fn round(target: &Target, requests: usize, concurrency: usize) -> anyhow::Result<Round> {
+async fn round(case: &Case, requests: usize, concurrency: usize) -> anyhow::Result<Round> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(30))
         .build()?;
-    let per_worker = requests / concurrency;
+    let per_worker = requests.div_ceil(concurrency);
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (http, target) = (http.clone(), target.clone());
+            let (http, case) = (http.clone(), case.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(per_worker);
+                let mut errors = 0;
                 for _ in 0..per_worker {
                     let t = Instant::now();
-                    call(&http, &target).await?;
-                    latencies.push(t.elapsed());
+                    match case.send(&http).await {
+                        Ok(()) => latencies.push(t.elapsed()),
+                        Err(_) => errors += 1,
+                    }
                 }
-                anyhow::Ok(latencies)
+                (latencies, errors)
             })
         })
         .collect();
     let mut latencies = Vec::with_capacity(requests);
+    let mut errors = 0;
     for worker in workers {
-        latencies.extend(worker.await??);
+        let (l, e) = worker.await?;
+        latencies.extend(l);
+        errors += e;
     }
     let elapsed = started.elapsed();
+    if latencies.is_empty() {
+        bail!("{}: every request failed", case.label);
+    }
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     Ok(Round {
         rps: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: pct(0.5),
         p99: pct(0.99),
+        errors,
     })
 }
 
+/// Rounds of every case at `concurrency`, alternating case by case; the mean throughput per case.
+async fn rounds(
+    cases: &[Case],
+    rounds: usize,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let mut totals = vec![0.0; cases.len()];
+    for r in 1..=rounds {
+        for (i, case) in cases.iter().enumerate() {
+            let result = round(case, requests.max(concurrency * 20), concurrency).await?;
+            totals[i] += result.rps;
+            println!(
+                "round {r} c={concurrency:<4} {:<30} {:>8.0} req/s  p50 {:>9.2?}  p99 {:>9.2?}  errors {}",
+                case.label, result.rps, result.p50, result.p99, result.errors
+            );
+        }
+    }
+    for (case, total) in cases.iter().zip(&mut totals) {
+        *total /= rounds as f64;
+        println!(
+            "mean    c={concurrency:<4} {:<30} {:>8.0} req/s",
+            case.label, total
+        );
+    }
+    Ok(totals)
+}
+
+fn env_list(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_string())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+/// `BENCH_TARGETS=food-mcp=URL,ts-seed=URL[,floor=URL]`: the cases are the anchor's get_nutrition,
+/// food-mcp's get_nutrition of the catalog food and of a saved food, food-mcp's tools/list and
+/// the floor (a bare axum JSON answer, `examples/axum_floor.rs`); then food-mcp's catalog
+/// get_nutrition and the anchor at each of `BENCH_OVERLOAD` connections (p99 and errors).
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Ok(spec) = std::env::var("BENCH_TARGETS") else {
@@ -205,40 +301,100 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     };
     let requests = env_usize("BENCH_REQUESTS", 5_000);
-    let concurrency = env_usize("BENCH_CONCURRENCY", 16).max(1);
-    let rounds = env_usize("BENCH_ROUNDS", 3).max(1);
-    let mut targets = Vec::new();
+    let concurrency = env_usize("BENCH_CONCURRENCY", 32).max(1);
+    let rounds_n = env_usize("BENCH_ROUNDS", 3).max(1);
+    let overload = env_list("BENCH_OVERLOAD", "128,512");
+    let mut urls = std::collections::BTreeMap::new();
     for entry in spec.split(',') {
         let (name, base) = entry
             .split_once('=')
             .context("BENCH_TARGETS entries are name=url")?;
-        targets.push(connect(name, base.trim_end_matches('/')).await?);
+        urls.insert(name.to_string(), base.trim_end_matches('/').to_string());
     }
-    let mut totals = vec![0.0; targets.len()];
-    for r in 1..=rounds {
-        for (i, target) in targets.iter().enumerate() {
-            let result = round(target, requests, concurrency).await?;
-            totals[i] += result.rps;
-            println!(
-                "round {r} {:<10} {:>8.0} req/s  p50 {:>8.2?}  p99 {:>8.2?}  ({requests} requests, concurrency {concurrency})",
-                target.name, result.rps, result.p50, result.p99
-            );
+    let food = connect(
+        "food-mcp",
+        urls.get("food-mcp").context("a food-mcp target")?,
+    )
+    .await?;
+    let catalog = Case::new(
+        "food-mcp get_nutrition catalog",
+        &food,
+        get_nutrition("173944", "usda"),
+        "133.5",
+    )
+    .await?;
+    let mut cases = Vec::new();
+    let anchor = match urls.get("ts-seed") {
+        Some(url) => {
+            let ts = connect("ts-seed", url).await?;
+            Some(
+                Case::new(
+                    "ts-seed get_nutrition",
+                    &ts,
+                    get_nutrition("173944", "usda"),
+                    "133.5",
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
+    cases.extend(anchor.clone());
+    cases.push(catalog.clone());
+    let saved = save_banana(&food).await?;
+    cases.push(
+        Case::new(
+            "food-mcp get_nutrition saved",
+            &food,
+            get_nutrition(&saved, "custom"),
+            "133.5",
+        )
+        .await?,
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    cases.push(Case::new("food-mcp tools/list", &food, list, "get_nutrition").await?);
+    if let Some(url) = urls.get("floor") {
+        let floor = Target {
+            name: "floor".into(),
+            mcp: format!("{url}/mcp"),
+            token: String::new(),
+            session: None,
+        };
+        cases.push(Case::new("axum floor", &floor, json!({}), "133.5").await?);
+    }
+    let means = rounds(&cases, rounds_n, requests, concurrency).await?;
+    let mean = |label: &str| {
+        cases
+            .iter()
+            .position(|c| c.label == label)
+            .map(|i| means[i])
+    };
+    let catalog_rps = means[cases
+        .iter()
+        .position(|c| c.label == catalog.label)
+        .unwrap_or(0)];
+    for (other, what) in [
+        (
+            "ts-seed get_nutrition",
+            "catalog get_nutrition / the TypeScript anchor",
+        ),
+        (
+            "food-mcp tools/list",
+            "catalog get_nutrition / food-mcp tools/list",
+        ),
+        (
+            "food-mcp get_nutrition saved",
+            "catalog get_nutrition / saved-food get_nutrition",
+        ),
+        ("axum floor", "catalog get_nutrition / the axum floor"),
+    ] {
+        if let Some(rps) = mean(other) {
+            println!("ratio {what}: {:.2}", catalog_rps / rps);
         }
     }
-    for (target, total) in targets.iter().zip(&totals) {
-        println!(
-            "mean {:<10} {:>8.0} req/s",
-            target.name,
-            total / rounds as f64
-        );
-    }
-    if totals.len() == 2 {
-        println!(
-            "ratio {}/{}: {:.2}x",
-            targets[0].name,
-            targets[1].name,
-            totals[0] / totals[1]
-        );
+    for c in overload {
+        let heavy: Vec<Case> = anchor.iter().cloned().chain([catalog.clone()]).collect();
+        rounds(&heavy, rounds_n, requests, c).await?;
     }
     Ok(())
 }

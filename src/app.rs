@@ -1,7 +1,11 @@
 //! Wiring: config → storage → actors (under a supervisor) → router, and the serve loop with
 //! graceful shutdown.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use axum::{Router, http::StatusCode, middleware, routing::get};
@@ -26,6 +30,7 @@ use crate::http::{fallback, health, home, owner::OwnerPassword, serve};
 use crate::mcp;
 use crate::sources::{FoodSource, openfoodfacts::OpenFoodFactsClient, usda::UsdaClient};
 use crate::storage::catalog::CatalogStore;
+use crate::storage::catalog_foods::CatalogFoods;
 use crate::storage::{
     self, Pool, diary::SqliteDiaryRepo, foods::SqliteFoodRepo, oauth::OAuthStore, owner::OwnerRepo,
 };
@@ -79,9 +84,20 @@ impl App {
         let fetch_timeout = config.usda.timeout.max(config.openfoodfacts.timeout);
         let food_cache = FoodCacheHandle::new(food_cache, fetch_timeout);
 
+        let loading = Instant::now();
+        let catalog_foods = CatalogFoods::load(pool.clone())
+            .await
+            .context("reading the offline USDA catalog")?;
+        tracing::info!(
+            foods = catalog_foods.len(),
+            elapsed_ms = loading.elapsed().as_millis() as u64,
+            "offline USDA catalog in memory"
+        );
+        background.push(catalog_foods.spawn_refresh(config.catalog.refresh_every));
         let service = Arc::new(FoodService::new(
             food_cache,
             CatalogStore::new(pool.clone()),
+            catalog_foods,
         ));
         let diary_args = diary::Arguments {
             repo: Arc::new(SqliteDiaryRepo::new(pool.clone())),

@@ -42,6 +42,10 @@ pub struct CatalogConfig {
     pub url: Url,
     /// Import from `url` in the background when the catalog is empty at start.
     pub auto_import: bool,
+    /// How often a running server checks whether an import replaced the catalog (its own, or
+    /// `food-mcp import usda` run beside it), to reload its in-memory copy.
+    #[serde(with = "humantime_serde")]
+    pub refresh_every: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -10,6 +10,9 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::actors::token_store::{TokenError, TokenStoreHandle};
@@ -109,16 +112,57 @@ async fn needed_scope(
     let bytes: Bytes = axum::body::to_bytes(body, max_body)
         .await
         .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response())?;
-    let needed = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Array(messages)) => messages
-            .iter()
-            .filter_map(message_scope)
-            .max_by_key(|s| *s == scopes::WRITE),
-        Ok(message) => message_scope(&message),
-        // Not JSON: rmcp answers the parse error; no tool runs.
-        Err(_) => None,
-    };
+    let needed =
+        peek_scope(&bytes).unwrap_or_else(|| match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Array(messages)) => strongest(messages.iter().map(message_scope)),
+            Ok(message) => message_scope(&message),
+            // Not JSON: rmcp answers the parse error; no tool runs.
+            Err(_) => None,
+        });
     Ok((Request::from_parts(parts, Body::from(bytes)), needed))
+}
+
+/// The two fields of a JSON-RPC message the scope depends on, borrowed from the body; serde skips
+/// every other field (the arguments, the id) without building it.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    params: Option<PeekParams<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PeekParams<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+}
+
+impl Peek<'_> {
+    fn scope(&self) -> Option<&'static str> {
+        let name = self.params.as_ref().and_then(|p| p.name.as_deref());
+        scope_for(self.method.as_deref()?, name)
+    }
+}
+
+/// The scope from the peek alone (a message or a batch), or `None` when the body is not of the
+/// ordinary shape (a field of another type, a key twice, not JSON): those take the whole-`Value`
+/// reading, which decides as before. The peek reads `params` as serde reads a struct, as rmcp
+/// does: positional params (`["save_food", …]`) name their tool too, where the `Value` reading
+/// saw no name and asked only for read.
+fn peek_scope(bytes: &[u8]) -> Option<Option<&'static str>> {
+    let batch = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if batch {
+        let messages: Vec<Peek> = serde_json::from_slice(bytes).ok()?;
+        Some(strongest(messages.iter().map(Peek::scope)))
+    } else {
+        Some(serde_json::from_slice::<Peek>(bytes).ok()?.scope())
+    }
+}
+
+/// A batch needs write when any of its messages does.
+fn strongest(scopes: impl Iterator<Item = Option<&'static str>>) -> Option<&'static str> {
+    scopes.flatten().max_by_key(|s| *s == scopes::WRITE)
 }
 
 fn message_scope(message: &Value) -> Option<&'static str> {
@@ -207,6 +251,49 @@ mod tests {
         );
         assert_eq!(scope_for("tools/list", None), None);
         assert_eq!(scope_for("initialize", None), None);
+    }
+
+    /// The borrowed peek and the whole-`Value` reading agree on every shape, odd ones included.
+    #[test]
+    fn the_peek_finds_the_scope_the_full_parse_finds() {
+        let full = |body: &str| match serde_json::from_str::<Value>(body) {
+            Ok(Value::Array(messages)) => strongest(messages.iter().map(message_scope)),
+            Ok(message) => message_scope(&message),
+            Err(_) => None,
+        };
+        let bodies = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_nutrition","arguments":{"foodId":"1"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{"name":"x"},"name":"save_food"}}"#,
+            r#" [{"method":"tools/list"},{"method":"tools/call","params":{"name":"log_food"}}]"#,
+            r#"[{"method":"tools/call","params":{"name":"get_goals"}}]"#,
+            r#"{"method":"tools\/call","params":{"name":"set_\u0067oals"}}"#,
+            r#"{"method":"tools/list"}"#,
+            r#"{"method":"tools/call"}"#,
+            r#"{"method":"tools/call","params":null}"#,
+            r#"{"method":7,"params":{"name":"save_food"}}"#,
+            r#"{"method":"tools/call","params":{"name":5}}"#,
+            r#"{"method":"tools/list","method":"tools/call","params":{"name":"save_food"}}"#,
+            r#"{"method":"tools/call","params":{"name":"get_diary","name":"delete_diary_entry"}}"#,
+            r#"[{"method":"tools/call","params":{"name":"save_food"}}, 3]"#,
+            r#""tools/call""#,
+            "not json",
+            "",
+        ];
+        for body in bodies {
+            let peeked = peek_scope(body.as_bytes());
+            let expected = full(body);
+            assert_eq!(peeked.unwrap_or(expected), expected, "{body}");
+        }
+        assert_eq!(
+            peek_scope(bodies[0].as_bytes()),
+            Some(Some("food:read")),
+            "the ordinary call takes the peek"
+        );
+        assert_eq!(peek_scope(bodies[4].as_bytes()), Some(Some("food:write")));
+        let positional = r#"{"method":"tools/call","params":["save_food"]}"#;
+        assert_eq!(peek_scope(positional.as_bytes()), Some(Some("food:write")));
+        assert_eq!(full(bodies[10]), Some("food:write"), "the last key counts");
+        assert_eq!(full(bodies[11]), Some("food:write"));
     }
 
     #[test]

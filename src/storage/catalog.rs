@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::food::model::{Basis, Food, FoodSummary, Portion, Source};
@@ -42,8 +43,8 @@ impl CatalogStore {
         // One read transaction, so an import committing between the three queries cannot mix
         // the previous catalog's food with the new one's nutrients.
         let mut tx = self.pool.begin().await?;
-        let Some(food) = sqlx::query(
-            "SELECT description, data_type, category FROM catalog_food WHERE fdc_id = ?",
+        let Some(row) = sqlx::query(
+            "SELECT fdc_id, description, data_type, category FROM catalog_food WHERE fdc_id = ?",
         )
         .bind(fdc_id)
         .fetch_optional(&mut *tx)
@@ -51,51 +52,29 @@ impl CatalogStore {
         else {
             return Ok(None);
         };
+        let mut food = food_of(&row)?;
 
         let rows = sqlx::query("SELECT nutrient, amount FROM catalog_nutrient WHERE fdc_id = ?")
             .bind(fdc_id)
             .fetch_all(&mut *tx)
             .await?;
-        let mut nutrients = Nutrients::new();
         for row in rows {
-            // A key a later version renamed or dropped is simply not reported.
-            if let Some(key) = NutrientKey::from_key(row.try_get("nutrient")?) {
-                nutrients.insert(key, row.try_get("amount")?);
-            }
+            add_nutrient(&mut food.nutrients, &row)?;
         }
 
-        let portions = sqlx::query(
+        // USDA's display order (unnumbered portions last, then file order), as in `catalog_foods`.
+        food.portions = sqlx::query(
             "SELECT amount, unit, modifier, description, grams FROM catalog_portion
              WHERE fdc_id = ? ORDER BY seq IS NULL, seq, id",
         )
         .bind(fdc_id)
         .fetch_all(&mut *tx)
         .await?
-        .into_iter()
-        .map(|row| {
-            Ok(Portion {
-                amount: row.try_get("amount")?,
-                unit: row.try_get("unit")?,
-                modifier: row.try_get("modifier")?,
-                description: row.try_get("description")?,
-                grams: row.try_get("grams")?,
-            })
-        })
+        .iter()
+        .map(portion_of)
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
         tx.commit().await?;
-
-        Ok(Some(Food {
-            id: fdc_id.to_string(),
-            source: Source::Usda,
-            name: food.try_get("description")?,
-            brand: None,
-            category: food.try_get("category")?,
-            data_type: food.try_get("data_type")?,
-            basis: Basis::Per100g,
-            nutrients,
-            portions,
-            serving: None,
-        }))
+        Ok(Some(food))
     }
 
     /// Up to `limit` candidates for `query`, for the ranking layer to score. The query is looked for
@@ -429,6 +408,44 @@ fn halves(word: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A `catalog_food` row (`fdc_id, description, data_type, category`) as a food without nutrients
+/// or portions yet.
+pub(super) fn food_of(row: &SqliteRow) -> Result<Food, sqlx::Error> {
+    let fdc_id: i64 = row.try_get("fdc_id")?;
+    Ok(Food {
+        id: fdc_id.to_string(),
+        source: Source::Usda,
+        name: row.try_get("description")?,
+        brand: None,
+        category: row.try_get("category")?,
+        data_type: row.try_get("data_type")?,
+        basis: Basis::Per100g,
+        nutrients: Nutrients::new(),
+        portions: Vec::new(),
+        serving: None,
+    })
+}
+
+/// Adds a `catalog_nutrient` row (`nutrient, amount`) to `nutrients`.
+pub(super) fn add_nutrient(nutrients: &mut Nutrients, row: &SqliteRow) -> Result<(), sqlx::Error> {
+    // A key a later version renamed or dropped is simply not reported.
+    if let Some(key) = NutrientKey::from_key(row.try_get("nutrient")?) {
+        nutrients.insert(key, row.try_get("amount")?);
+    }
+    Ok(())
+}
+
+/// A `catalog_portion` row (`amount, unit, modifier, description, grams`).
+pub(super) fn portion_of(row: &SqliteRow) -> Result<Portion, sqlx::Error> {
+    Ok(Portion {
+        amount: row.try_get("amount")?,
+        unit: row.try_get("unit")?,
+        modifier: row.try_get("modifier")?,
+        description: row.try_get("description")?,
+        grams: row.try_get("grams")?,
+    })
+}
+
 /// One import's writes, in one transaction: the new catalog replaces the old at [`commit`], and
 /// dropping the writer before (a failed or interrupted import) rolls back, keeping the previous
 /// catalog as it was.
@@ -532,6 +549,10 @@ pub(crate) async fn finish(conn: &mut SqliteConnection) -> Result<u64, sqlx::Err
         .execute(&mut *conn)
         .await?;
     index_words(conn).await?;
+    // Tells running servers their in-memory copy is out of date (`catalog_foods`).
+    sqlx::query("UPDATE catalog_generation SET generation = generation + 1")
+        .execute(&mut *conn)
+        .await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_nutrient")
         .fetch_one(&mut *conn)
         .await?;

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod catalog_foods;
 pub mod diary;
 pub mod file;
 pub mod foods;

@@ -12,6 +12,7 @@ use crate::food::nutrients::{NutrientKey, NutrientReport, Nutrients};
 use crate::food::search;
 use crate::food::units::Unit;
 use crate::storage::catalog::CatalogStore;
+use crate::storage::catalog_foods::CatalogFoods;
 use crate::tools::types::{
     CalculateMealOutput, FoodAmount, NutritionOutput, SaveFoodInput, SaveFoodOutput,
     SearchFoodOutput, SourceFilter,
@@ -47,11 +48,17 @@ pub struct FoodService {
     cache: FoodCacheHandle,
     /// The offline USDA catalog: asked before the USDA API, since it answers locally and fast.
     catalog: CatalogStore,
+    /// Its foods in memory, for lookups by id.
+    foods: CatalogFoods,
 }
 
 impl FoodService {
-    pub fn new(cache: FoodCacheHandle, catalog: CatalogStore) -> FoodService {
-        FoodService { cache, catalog }
+    pub fn new(cache: FoodCacheHandle, catalog: CatalogStore, foods: CatalogFoods) -> FoodService {
+        FoodService {
+            cache,
+            catalog,
+            foods,
+        }
     }
 
     /// Searches the chosen sources in parallel; a failing source becomes a warning.
@@ -187,16 +194,13 @@ impl FoodService {
         }
     }
 
-    /// A USDA food from the offline catalog, when it is there.
-    async fn catalog_food(&self, item: &FoodAmount, id: &str) -> Option<Food> {
+    /// A USDA food from the offline catalog, when it is there: a memory read.
+    fn catalog_food(&self, item: &FoodAmount, id: &str) -> Option<Food> {
         let fdc_id = id
             .parse::<i64>()
             .ok()
             .filter(|_| item.source == Source::Usda)?;
-        self.catalog.get_food(fdc_id).await.unwrap_or_else(|err| {
-            tracing::warn!(%err, "catalog read failed");
-            None
-        })
+        self.foods.get(fdc_id).map(|food| Food::clone(&food))
     }
 
     /// Nutrients in `amount unit` of one food.
@@ -213,7 +217,7 @@ impl FoodService {
                 "foodId is empty; use an id from search_food".into(),
             ));
         }
-        let cached = match self.catalog_food(item, id).await {
+        let cached = match self.catalog_food(item, id) {
             Some(food) => Cached {
                 value: food,
                 freshness: Freshness::Cached,

@@ -12,7 +12,7 @@ use sqlx::SqlitePool;
 use tempfile::TempDir;
 
 /// A fresh, fully migrated database in a temp folder.
-async fn database() -> (TempDir, SqlitePool) {
+pub(crate) async fn database() -> (TempDir, SqlitePool) {
     let dir = tempfile::tempdir().unwrap();
     let pool = food_mcp::storage::open(&dir.path().join("test.db"))
         .await
@@ -26,7 +26,11 @@ const NUTRIENTS: &str = "\"id\",\"name\",\"unit_name\",\"nutrient_nbr\",\"rank\"
     \"1003\",\"Protein\",\"G\",\"203\",\"600\"\n";
 
 /// Writes a small download in the split layout of the shared data (tables + `supporting/`).
-fn write_dataset(dir: &Path, foods: &[(i64, &str)], food_nutrient_rows: &str) -> PathBuf {
+pub(crate) fn write_dataset(
+    dir: &Path,
+    foods: &[(i64, &str)],
+    food_nutrient_rows: &str,
+) -> PathBuf {
     let root = dir.join("download");
     let supporting = root.join("supporting");
     fs::create_dir_all(&supporting).unwrap();
@@ -240,7 +244,7 @@ async fn a_download_url_is_fetched_and_imported() {
 }
 
 /// Polls `done` (every 50 ms, at most ~20 s): background work has no completion signal.
-async fn eventually<F: std::future::Future<Output = bool>>(
+pub(crate) async fn eventually<F: std::future::Future<Output = bool>>(
     what: &str,
     mut done: impl FnMut() -> F,
 ) {

@@ -2,6 +2,7 @@
 //! driven by rmcp's MCP client. One binary so the suite links once.
 
 mod catalog;
+mod catalog_foods;
 mod cli;
 mod clients;
 mod diary;
