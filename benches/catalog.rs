@@ -142,6 +142,8 @@ async fn main() -> anyhow::Result<()> {
     config.usda.base_url = usda.uri().parse()?;
     // The catalog under test is the one imported above, never a download.
     config.catalog.auto_import = false;
+    // The tool path is measured, not the bearer check (allowed: the bind is loopback).
+    config.auth.enabled = false;
     let app = App::build(config).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(listener, async move {
