@@ -336,8 +336,8 @@ impl DiaryHandle {
 
 #[cfg(test)]
 mod tests {
+    use crate::actors::fakes::WriteSwitch;
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
     use async_trait::async_trait;
@@ -354,15 +354,12 @@ mod tests {
     struct MemoryDiary {
         entries: Mutex<Vec<Entry>>,
         goals: Mutex<Goals>,
-        fail_writes: AtomicBool,
+        fail_writes: WriteSwitch,
     }
 
     impl MemoryDiary {
         fn write(&self) -> Result<(), StorageError> {
-            if self.fail_writes.load(Ordering::SeqCst) {
-                return Err(StorageError("injected write failure".into()));
-            }
-            Ok(())
+            self.fail_writes.check()
         }
     }
 
@@ -531,7 +528,7 @@ mod tests {
             .await
             .unwrap();
 
-        repo.fail_writes.store(true, Ordering::SeqCst);
+        repo.fail_writes.fail(true);
         let failed = diary
             .log(
                 day("2026-03-14"),
@@ -567,7 +564,7 @@ mod tests {
         assert_eq!(days[0].entries[0].amount, 100.0, "the entry as it was");
         assert_eq!(days[0].goals[&NutrientKey::Calories].target, 2000.0);
 
-        repo.fail_writes.store(false, Ordering::SeqCst);
+        repo.fail_writes.fail(false);
         assert!(diary.delete(id).await.is_ok(), "the actor kept running");
     }
 

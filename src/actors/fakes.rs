@@ -14,6 +14,26 @@ use crate::auth::secrets::SecretHash;
 use crate::auth::token::{TokenChange, TokenRecord};
 use crate::ports::{ClientStore, CodeStore, StorageError, TokenRepo};
 
+/// A full disk on demand: every fake store's writes ask it first.
+#[derive(Default)]
+pub struct WriteSwitch(AtomicBool);
+
+impl WriteSwitch {
+    /// From now on every write fails (`true`) or succeeds again (`false`).
+    pub fn fail(&self, fail: bool) {
+        self.0.store(fail, Ordering::SeqCst);
+    }
+
+    /// The error a write answers while the switch is on.
+    pub fn check(&self) -> Result<(), StorageError> {
+        if self.0.load(Ordering::SeqCst) {
+            Err(StorageError("injected write failure".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct FakeStore {
     pub clients: Mutex<HashMap<String, Client>>,
@@ -21,14 +41,14 @@ pub struct FakeStore {
     pub tokens: Mutex<HashMap<SecretHash, TokenRecord>>,
     /// Successful token writes (`apply_token_change`).
     pub token_writes: AtomicUsize,
-    fail_writes: AtomicBool,
+    fail_writes: WriteSwitch,
     fail_reads: AtomicBool,
 }
 
 impl FakeStore {
     /// From now on every write fails (`true`) or succeeds again (`false`).
     pub fn fail_writes(&self, fail: bool) {
-        self.fail_writes.store(fail, Ordering::SeqCst);
+        self.fail_writes.fail(fail);
     }
 
     /// From now on loading the active tokens (what `TokenStore` does at start) fails (`true`)
@@ -38,11 +58,7 @@ impl FakeStore {
     }
 
     fn write(&self) -> Result<(), StorageError> {
-        if self.fail_writes.load(Ordering::SeqCst) {
-            Err(StorageError("injected write failure".into()))
-        } else {
-            Ok(())
-        }
+        self.fail_writes.check()
     }
 }
 

@@ -606,8 +606,9 @@ impl FoodCacheHandle {
 
 #[cfg(test)]
 mod tests {
+    use crate::actors::fakes::WriteSwitch;
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use async_trait::async_trait;
     use tokio::sync::Semaphore;
@@ -621,15 +622,12 @@ mod tests {
     struct MemoryRepo {
         entries: Mutex<HashMap<String, CacheEntry>>,
         custom: Mutex<HashMap<String, CustomFood>>,
-        fail_writes: AtomicBool,
+        fail_writes: WriteSwitch,
     }
 
     impl MemoryRepo {
         fn check_write(&self) -> Result<(), StorageError> {
-            if self.fail_writes.load(Ordering::SeqCst) {
-                return Err(StorageError("disk full".into()));
-            }
-            Ok(())
+            self.fail_writes.check()
         }
     }
 
@@ -916,7 +914,7 @@ mod tests {
         let repo = Arc::new(MemoryRepo::default());
         let (cache, _clock) = start(repo.clone(), FakeUsda::new(false)).await;
         cache.save_custom(custom("granola")).await.unwrap();
-        repo.fail_writes.store(true, Ordering::SeqCst);
+        repo.fail_writes.fail(true);
         let mut changed = custom("granola");
         changed.brand = Some("Acme".into());
         assert_eq!(
