@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use food_mcp::catalog::import_command;
 use food_mcp::config::Config;
-use food_mcp::storage::catalog::CatalogStore;
+use food_mcp::storage::catalog_foods::CatalogFoods;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 #[tokio::main]
@@ -28,9 +28,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let summary = import_command(&pool, &PathBuf::from(input)).await?;
     println!("{summary}");
     if let Some(query) = args.next() {
-        for hit in CatalogStore::new(pool)
-            .search(&query.to_string_lossy(), 10)
+        for hit in CatalogFoods::load(pool)
             .await?
+            .search(&query.to_string_lossy(), 10)
         {
             println!(
                 "{:>7}  {:>6?} kcal  {}",

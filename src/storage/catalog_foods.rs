@@ -1,5 +1,6 @@
 //! The offline catalog's foods in memory: an immutable snapshot read from SQLite at start and
-//! again after each import, so a catalog lookup is a memory read rather than a transaction.
+//! again after each import, with its search index, so a catalog lookup or search is a memory read
+//! rather than a transaction.
 //!
 //! Why a snapshot: the catalog changes only when an import commits, yet each SQLite lookup was a
 //! BEGIN, three queries and a COMMIT, each a hop to sqlx's worker thread and back. The snapshot is
@@ -8,6 +9,7 @@
 //! until it drops it. A failed or rolled-back import leaves the generation as it was, so the
 //! snapshot stays.
 
+use std::cmp::Reverse;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,10 +17,12 @@ use arc_swap::ArcSwap;
 use futures::TryStreamExt;
 use sqlx::{Row, SqlitePool};
 
-use crate::food::model::Food;
+use crate::food::model::{Food, FoodSummary};
+use crate::food::nutrients::NutrientKey;
 use crate::ports::StorageError;
 use crate::storage::Untraced;
 use crate::storage::catalog::{add_nutrient, food_of, portion_of};
+use crate::storage::catalog_index::CatalogIndex;
 
 /// One import's foods, sorted by FDC id (a binary search finds one; no hashing, no spare buckets).
 #[derive(Debug, Default)]
@@ -27,12 +31,54 @@ struct Snapshot {
     generation: i64,
     ids: Vec<i64>,
     foods: Vec<Arc<Food>>,
+    /// The foods' descriptions and categories, indexed in the same order.
+    index: CatalogIndex,
 }
 
 impl Snapshot {
+    fn new(generation: i64, ids: Vec<i64>, foods: Vec<Arc<Food>>) -> Snapshot {
+        let index = CatalogIndex::build(
+            foods
+                .iter()
+                .map(|food| (food.name.as_str(), food.category.as_deref())),
+        );
+        Snapshot {
+            generation,
+            ids,
+            foods,
+            index,
+        }
+    }
+
     fn get(&self, fdc_id: i64) -> Option<Arc<Food>> {
         let at = self.ids.binary_search(&fdc_id).ok()?;
         Some(self.foods[at].clone())
+    }
+
+    /// The index's candidates as summaries, most-measured first (ties in match order): foods USDA
+    /// gives more household portions (and nutrients) for are the everyday forms, so when ranking
+    /// scores two foods the same, its stable sort keeps "Tomatoes, red, ripe, raw, year round
+    /// average" (13 portions) before "Tomatoes, yellow, raw" (2).
+    fn search(&self, query: &str, limit: usize) -> Vec<FoodSummary> {
+        let mut found: Vec<&Food> = self
+            .index
+            .recall(query, limit)
+            .into_iter()
+            .map(|at| &*self.foods[at as usize])
+            .collect();
+        found.sort_by_key(|food| Reverse(food.portions.len() * 1000 + food.nutrients.len()));
+        found
+            .into_iter()
+            .map(|food| FoodSummary {
+                id: food.id.clone(),
+                source: food.source,
+                name: food.name.clone(),
+                brand: None,
+                category: food.category.clone(),
+                data_type: food.data_type.clone(),
+                calories_per_100g: food.nutrients.get(&NutrientKey::Calories).copied(),
+            })
+            .collect()
     }
 }
 
@@ -56,6 +102,13 @@ impl CatalogFoods {
     /// The food with this FDC id, with its per-100 g nutrients and its portions in USDA order.
     pub fn get(&self, fdc_id: i64) -> Option<Arc<Food>> {
         self.current.load().get(fdc_id)
+    }
+
+    /// Up to `limit` catalog foods for `query`, for the ranking layer to score: recall and order as
+    /// [`CatalogIndex`] describes them, from memory.
+    #[tracing::instrument(name = "storage.catalog_search", level = "debug", skip_all)]
+    pub fn search(&self, query: &str, limit: usize) -> Vec<FoodSummary> {
+        self.current.load().search(query, limit)
     }
 
     /// How many foods the snapshot holds.
@@ -160,9 +213,5 @@ async fn read(pool: &SqlitePool) -> Result<Snapshot, sqlx::Error> {
             Arc::new(food)
         })
         .collect();
-    Ok(Snapshot {
-        generation,
-        ids,
-        foods,
-    })
+    Ok(Snapshot::new(generation, ids, foods))
 }

@@ -8,11 +8,13 @@
 pub mod backup;
 pub mod catalog;
 pub mod catalog_foods;
+mod catalog_index;
 pub mod diary;
 pub mod file;
 pub mod foods;
 pub mod oauth;
 pub mod owner;
+mod porter;
 
 use std::{future::Future, path::Path, str::FromStr, sync::LazyLock, time::Duration};
 

@@ -48,7 +48,7 @@ pub struct FoodService {
     cache: FoodCacheHandle,
     /// The offline USDA catalog: asked before the USDA API, since it answers locally and fast.
     catalog: CatalogStore,
-    /// Its foods in memory, for lookups by id.
+    /// Its foods in memory, for lookups by id and search.
     foods: CatalogFoods,
 }
 
@@ -168,15 +168,8 @@ impl FoodService {
     /// The offline catalog and the USDA API together; when the API fails, the catalog's answer
     /// stands with a warning.
     async fn search_usda(&self, query: &str) -> Result<Cached<Vec<FoodSummary>>, CacheError> {
-        let (local, remote) = tokio::join!(
-            self.catalog.search(query, CATALOG_CANDIDATES),
-            self.cache.search(Source::Usda, query)
-        );
-        let local = local.unwrap_or_else(|err| {
-            tracing::warn!(%err, "catalog search failed");
-            Vec::new()
-        });
-        match remote {
+        let local = self.foods.search(query, CATALOG_CANDIDATES);
+        match self.cache.search(Source::Usda, query).await {
             Ok(mut remote) => {
                 remote.value.extend(local);
                 Ok(remote)

@@ -5,9 +5,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use food_mcp::catalog::{ImportError, import_command};
+use food_mcp::food::model::FoodSummary;
 use food_mcp::food::nutrients::NutrientKey;
 use food_mcp::sources::FoodSource;
 use food_mcp::storage::catalog::CatalogStore;
+use food_mcp::storage::catalog_foods::CatalogFoods;
 use sqlx::SqlitePool;
 use tempfile::TempDir;
 
@@ -79,7 +81,7 @@ async fn import_then_read_back_and_search() {
     assert_eq!(summary.skipped.nutrient_rows_unknown_food, 1);
     println!("{summary}");
 
-    let store = CatalogStore::new(pool);
+    let store = CatalogStore::new(pool.clone());
     assert_eq!(store.count().await.unwrap(), 2);
     let apple = store.get_food(1).await.unwrap().unwrap();
     assert_eq!(apple.nutrients[&NutrientKey::Calories], 52.0);
@@ -94,22 +96,22 @@ async fn import_then_read_back_and_search() {
     assert_eq!(banana.nutrients[&NutrientKey::Calories], 89.0);
     assert_eq!(store.get_food(3).await.unwrap(), None);
 
-    let hits = store.search("banana", 10).await.unwrap();
+    let hits = search(&pool, "banana", 10).await;
     assert_eq!(hits.len(), 1);
     assert_eq!(
         (hits[0].id.as_str(), hits[0].calories_per_100g),
         ("2", Some(89.0))
     );
     // Prefix matching, and "any word" fills up when no food has every word.
-    assert_eq!(store.search("app", 10).await.unwrap()[0].id, "1");
-    let either = store.search("apple banana", 10).await.unwrap();
+    assert_eq!(search(&pool, "app", 10).await[0].id, "1");
+    let either = search(&pool, "apple banana", 10).await;
     assert_eq!(either.len(), 2);
     assert!(
-        store.search("fruit", 10).await.unwrap().len() == 2,
+        search(&pool, "fruit", 10).await.len() == 2,
         "category is searchable"
     );
-    assert!(store.search("\"*) OR", 10).await.unwrap().is_empty());
-    assert_eq!(store.search("raw", 1).await.unwrap().len(), 1);
+    assert!(search(&pool, "\"*) OR", 10).await.is_empty());
+    assert_eq!(search(&pool, "raw", 1).await.len(), 1);
 }
 
 #[tokio::test]
@@ -148,7 +150,7 @@ async fn a_failed_import_leaves_the_previous_catalog_and_a_good_one_replaces_it(
         store.get_food(1).await.unwrap().unwrap().nutrients[&NutrientKey::Calories],
         52.0
     );
-    assert_eq!(store.search("apples", 5).await.unwrap().len(), 1);
+    assert_eq!(search(&pool, "apples", 5).await.len(), 1);
 
     rows.truncate(rows.rfind("9999,").unwrap());
     let second = write_dataset(second_dir.path(), &foods, &rows);
@@ -157,10 +159,10 @@ async fn a_failed_import_leaves_the_previous_catalog_and_a_good_one_replaces_it(
     assert_eq!(store.count().await.unwrap(), 3000);
     assert_eq!(store.get_food(1).await.unwrap(), None, "old foods are gone");
     assert!(
-        store.search("apples", 5).await.unwrap().is_empty(),
+        search(&pool, "apples", 5).await.is_empty(),
         "search index rebuilt"
     );
-    assert_eq!(store.search("food 2999", 5).await.unwrap()[0].id, "2999");
+    assert_eq!(search(&pool, "food 2999", 5).await[0].id, "2999");
 }
 
 #[tokio::test]
@@ -423,7 +425,7 @@ async fn imports_the_real_sr_legacy_download() {
     assert_eq!(summary.skipped.nutrient_rows_unknown_food, 0);
     assert_eq!(summary.skipped.nutrient_rows_unknown_nutrient, 0);
 
-    let store = CatalogStore::new(pool);
+    let store = CatalogStore::new(pool.clone());
     assert_eq!(store.count().await.unwrap(), 7_793);
 
     let banana = store.get_food(173944).await.unwrap().unwrap();
@@ -438,7 +440,7 @@ async fn imports_the_real_sr_legacy_download() {
     let cup = milk.portions.iter().find(|p| p.unit == "cup").unwrap();
     assert_eq!((cup.amount, cup.grams), (1.0, 244.0));
 
-    let hits = store.search("banana", 50).await.unwrap();
+    let hits = search(&pool, "banana", 50).await;
     assert!(hits.iter().any(|h| h.id == "173944"), "{hits:#?}");
     assert!(hits.iter().all(|h| h.calories_per_100g.is_some()));
 }
@@ -604,4 +606,12 @@ async fn the_catalog_and_the_api_give_one_food_the_same_portions() {
         let got: Vec<&str> = from_catalog.iter().map(|p| p.unit.as_str()).collect();
         assert_eq!(got, units, "{name}");
     }
+}
+
+/// The catalog's answer to `query` from a snapshot of what is in `pool` now.
+async fn search(pool: &SqlitePool, query: &str, limit: usize) -> Vec<FoodSummary> {
+    CatalogFoods::load(pool.clone())
+        .await
+        .unwrap()
+        .search(query, limit)
 }
