@@ -292,7 +292,8 @@ impl CatalogIndex {
             score += phrase.idf
                 * ((f * (K1 + 1.0)) / (f + K1 * (1.0 - B + B * length / self.average_length)));
         }
-        -1.0 * score
+        // FTS5 returns `-1.0 * score`: the same bits as negation.
+        -score
     }
 
     /// A query word as a prefix term: every food with a term starting with its stem, hits weighted
@@ -692,7 +693,7 @@ mod tests {
         let index = index();
         let egg = reading(&[&["egg"]], &[]);
         let frozen = reading(&[&["egg"], &["frozen"]], &[]);
-        let alone = names(&index.candidates(&[egg.clone()], 2));
+        let alone = names(&index.candidates(std::slice::from_ref(&egg), 2));
         assert!(
             !alone.contains(&"Egg, whole, raw, frozen, pasteurized"),
             "{alone:?}"

@@ -35,16 +35,14 @@ fn stem(token: &str) -> String {
     }
     let mut buf = bytes.to_vec();
     step_1a(&mut buf);
-    if apply(&mut buf, STEP_1B) == Some(true) {
-        if apply(&mut buf, STEP_1B2).is_none() {
-            let n = buf.len();
-            let c = buf[n - 1];
-            if !is_vowel(c, false) && !matches!(c, b'l' | b's' | b'z') && n >= 2 && c == buf[n - 2]
-            {
-                buf.pop();
-            } else if m_eq1(&buf) && o_star(&buf) {
-                buf.push(b'e');
-            }
+    // "ed" or "ing" cut and no 1b2 rule applied: undouble, or add back an "e".
+    if apply(&mut buf, STEP_1B) == Some(true) && apply(&mut buf, STEP_1B2).is_none() {
+        let n = buf.len();
+        let c = buf[n - 1];
+        if !is_vowel(c, false) && !matches!(c, b'l' | b's' | b'z') && n >= 2 && c == buf[n - 2] {
+            buf.pop();
+        } else if m_eq1(&buf) && o_star(&buf) {
+            buf.push(b'e');
         }
     }
     // Step 1c.
