@@ -1,6 +1,7 @@
-//! Criterion micro-benchmarks of three hot paths: a bearer token verified through the
-//! `TokenStore` actor (real actor, SQLite on a temp file), unit resolution and scaling of a real
-//! SR Legacy food, and search ranking over a realistic candidate list.
+//! Criterion micro-benchmarks of hot paths: a bearer token verified through the `TokenStore`
+//! actor (real actor, SQLite on a temp file), unit resolution and scaling of a real SR Legacy
+//! food, search ranking over a realistic candidate list, and the `FoodCache` actor (real, on
+//! SQLite) answering a cached food and listing saved foods for a search.
 //!
 //! `cargo bench --bench micro` (about a minute). Set `FOOD_MCP_USDA_DATA` to the usda-sr-legacy
 //! folder to rank candidates taken from SR Legacy's `food.csv`; without it a built-in list of SR
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use food_mcp::actors::food_cache::{self, FoodCache, FoodCacheHandle};
 use food_mcp::actors::supervisor::Supervision;
 use food_mcp::actors::token_store::{self, TokenStore, TokenStoreHandle};
 use food_mcp::auth::token::{FamilyId, Grant};
@@ -21,7 +23,7 @@ use food_mcp::food::search;
 use food_mcp::food::units::{self, Unit};
 use food_mcp::sources::FoodSource;
 use food_mcp::sources::usda::UsdaClient;
-use food_mcp::storage::{self, oauth::OAuthStore};
+use food_mcp::storage::{self, foods::SqliteFoodRepo, oauth::OAuthStore};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -77,37 +79,37 @@ fn token_verify(c: &mut Criterion) {
             .expect("a token");
         (tokens, issued.access_token, supervision)
     });
+    let (tokens, access) = (&tokens, &access);
     c.bench_function("token_store/verify_live_token", |b| {
-        b.to_async(&rt).iter(|| async {
-            tokens
-                .verify(&access)
-                .await
-                .expect("the token is live")
-        })
+        b.to_async(&rt)
+            .iter(move || async move { tokens.verify(access).await.expect("the token is live") })
     });
+}
+
+/// A loopback USDA API serving SR Legacy banana 173944, and a real client of it.
+async fn usda_mock() -> (MockServer, UsdaClient) {
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/usda/food-173944-sr-legacy-banana.json"
+    ))
+    .expect("the fixture");
+    let usda = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/food/173944"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(fixture))
+        .mount(&usda)
+        .await;
+    let mut config = Config::defaults().usda;
+    config.base_url = usda.uri().parse().expect("the mock's URL");
+    let client = UsdaClient::new(&config, reqwest::Client::new()).expect("the client");
+    (usda, client)
 }
 
 /// SR Legacy banana 173944, through the real USDA client normalisation (portions included).
 fn banana(rt: &tokio::runtime::Runtime) -> Food {
     rt.block_on(async {
-        let fixture = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/usda/food-173944-sr-legacy-banana.json"
-        ))
-        .expect("the fixture");
-        let usda = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/food/173944"))
-            .respond_with(ResponseTemplate::new(200).set_body_string(fixture))
-            .mount(&usda)
-            .await;
-        let mut config = Config::defaults().usda;
-        config.base_url = usda.uri().parse().expect("the mock's URL");
-        UsdaClient::new(&config, reqwest::Client::new())
-            .expect("the client")
-            .fetch_food("173944")
-            .await
-            .expect("the banana")
+        let (_usda, client) = usda_mock().await;
+        client.fetch_food("173944").await.expect("the banana")
     })
 }
 
@@ -221,9 +223,63 @@ fn ranking(c: &mut Criterion) {
     group.finish();
 }
 
+/// How many saved foods the saved-food search bench holds.
+const SAVED_FOODS: usize = 50;
+
+/// (d) The food cache: a cached USDA food (get_nutrition of a food the catalog lacks) and the
+/// saved foods a search_food scores (the "custom" source of every search).
+fn food_cache(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (cache, _usda, _supervision) = rt.block_on(async {
+        let pool = storage::open(&dir.path().join("bench.db"))
+            .await
+            .expect("the database");
+        let (usda, client) = usda_mock().await;
+        let args = food_cache::Arguments {
+            repo: std::sync::Arc::new(SqliteFoodRepo::new(pool)),
+            upstreams: vec![std::sync::Arc::new(client) as std::sync::Arc<dyn FoodSource>],
+            ttl: Config::defaults().cache,
+            clock: Clock::system(),
+        };
+        let mut supervision = Supervision::start().await.expect("the supervisor");
+        let actor = supervision
+            .supervise(FoodCache, move || args.clone(), Duration::from_secs(10))
+            .await
+            .expect("the food cache");
+        let cache = FoodCacheHandle::new(actor, Duration::from_secs(10));
+        let banana = cache.food(Source::Usda, "173944").await.expect("fetched");
+        for i in 0..SAVED_FOODS {
+            let mut food = banana.value.clone();
+            food.id = format!("custom:saved-{i}");
+            food.source = Source::Custom;
+            food.name = format!("{} {i}", BUILT_IN[i % BUILT_IN.len()]);
+            cache.save_custom(food).await.expect("saved");
+        }
+        (cache, usda, supervision)
+    });
+    let cache = &cache;
+    let mut group = c.benchmark_group("food_cache");
+    group.bench_function("cached_usda_food", |b| {
+        b.to_async(&rt)
+            .iter(move || async move { cache.food(Source::Usda, "173944").await.expect("cached") })
+    });
+    group.bench_function(format!("saved_food_search/{SAVED_FOODS} saved"), |b| {
+        b.to_async(&rt).iter(move || async move {
+            let saved = cache.custom_foods().await.expect("listed");
+            // What search_food does with them (tools::food, MIN_CUSTOM_MATCH).
+            saved
+                .iter()
+                .filter(|c| search::match_score("banana", &c.food.name, None) >= 0.3)
+                .count()
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = micro;
     config = config();
-    targets = token_verify, units_and_scaling, ranking
+    targets = token_verify, units_and_scaling, ranking, food_cache
 }
 criterion_main!(micro);
