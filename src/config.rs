@@ -228,6 +228,9 @@ pub struct CacheConfig {
     pub sweep_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub stale_retention: Duration,
+    /// How many cached answers (foods and searches) the food cache also keeps in memory, least
+    /// recently used evicted first; at least 1.
+    pub memory_entries: std::num::NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

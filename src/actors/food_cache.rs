@@ -6,9 +6,14 @@
 //! expired copy marked stale when the upstream fails. Each upstream has a circuit breaker
 //! ([`Breaker`]) kept here, beside the cached copies: while it is open (after repeated failures
 //! or a `Retry-After`) a lookup is answered at once, stale or with a clear error, without a fetch.
+//!
+//! Storage is the record; the actor keeps copies in memory so that a hit costs no query: the
+//! most recently used cached answers (a bounded LRU) and every saved food. Each write commits to
+//! storage first and only then changes memory, so a failed write leaves both as they were.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use lru::LruCache;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::{ActorHandle, NoAnswer};
@@ -48,6 +53,16 @@ pub struct Cached<T> {
     pub freshness: Freshness,
     /// Set when the answer is stale: why, and since when.
     pub warning: Option<String>,
+}
+
+/// What a lookup answers: the actor's own copy, shared. The caller clones out what it keeps, so
+/// the mailbox never copies a food.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Hit {
+    /// A cached upstream answer.
+    Answer(Arc<Payload>),
+    /// A saved food.
+    Saved(Arc<CustomFood>),
 }
 
 /// What is asked of the cache.
@@ -119,7 +134,7 @@ pub enum FoodCacheMsg {
     /// Answers a food or a search, from the cache or by fetching upstream.
     Get {
         lookup: Lookup,
-        reply: RpcReplyPort<Result<Cached<Payload>, CacheError>>,
+        reply: RpcReplyPort<Result<Cached<Hit>, CacheError>>,
     },
     /// Inserts or replaces a saved food; its time to live starts again. Whether it replaced one is
     /// decided in this same message, so concurrent saves of one food report one creation.
@@ -127,9 +142,9 @@ pub enum FoodCacheMsg {
         food: Box<Food>,
         reply: RpcReplyPort<Result<Saved, CacheError>>,
     },
-    /// Every saved food.
+    /// Every saved food, ordered by name: the actor's snapshot, shared (no query).
     ListCustom {
-        reply: RpcReplyPort<Result<Vec<CustomFood>, CacheError>>,
+        reply: RpcReplyPort<Result<SavedList, CacheError>>,
     },
     /// An upstream fetch started by `Get` finished (sent by the fetch task).
     Fetched {
@@ -150,6 +165,9 @@ pub struct Arguments {
     pub clock: Clock,
 }
 
+/// Every saved food, ordered by name (then id), as the actor holds them.
+pub type SavedList = Arc<[Arc<CustomFood>]>;
+
 /// A saved food as stored, and whether it replaced an earlier one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Saved {
@@ -166,11 +184,67 @@ pub struct State {
     clock: Clock,
     /// Fetches under way, by key: the expired copy to fall back on and everyone waiting.
     in_flight: HashMap<String, InFlight>,
+    /// The most recently used cached answers, by storage key; each is also in storage.
+    memory: LruCache<String, Held>,
+    /// The saved foods, read from storage at the first need and kept from then on (`None`
+    /// until then, so a failed read is retried by the next message instead of stopping the start).
+    saved: Option<SavedFoods>,
 }
 
 struct InFlight {
-    stale: Option<CacheEntry>,
-    waiters: Vec<RpcReplyPort<Result<Cached<Payload>, CacheError>>>,
+    stale: Option<Held>,
+    waiters: Vec<RpcReplyPort<Result<Cached<Hit>, CacheError>>>,
+}
+
+/// A cached answer as the actor keeps it in memory: a [`CacheEntry`] with its payload shared.
+#[derive(Clone)]
+struct Held {
+    payload: Arc<Payload>,
+    fetched_at: i64,
+    expires_at: i64,
+}
+
+impl From<CacheEntry> for Held {
+    fn from(entry: CacheEntry) -> Held {
+        Held {
+            payload: Arc::new(entry.payload),
+            fetched_at: entry.fetched_at,
+            expires_at: entry.expires_at,
+        }
+    }
+}
+
+/// The saved foods by id, and the same foods as the ordered list `ListCustom` hands out; saves
+/// are rare, so the list is rebuilt at each one and searches only clone an `Arc`.
+struct SavedFoods {
+    by_id: HashMap<String, Arc<CustomFood>>,
+    list: SavedList,
+}
+
+impl SavedFoods {
+    fn new(all: Vec<CustomFood>) -> SavedFoods {
+        let by_id = all
+            .into_iter()
+            .map(|c| (c.food.id.clone(), Arc::new(c)))
+            .collect();
+        SavedFoods::listed(by_id)
+    }
+
+    fn listed(by_id: HashMap<String, Arc<CustomFood>>) -> SavedFoods {
+        let mut list: Vec<_> = by_id.values().cloned().collect();
+        // The order storage lists them in (`ORDER BY name`), made total by the id.
+        list.sort_by(|a, b| (&a.food.name, &a.food.id).cmp(&(&b.food.name, &b.food.id)));
+        SavedFoods {
+            by_id,
+            list: list.into(),
+        }
+    }
+
+    fn insert(&mut self, custom: CustomFood) {
+        let mut by_id = std::mem::take(&mut self.by_id);
+        by_id.insert(custom.food.id.clone(), Arc::new(custom));
+        *self = SavedFoods::listed(by_id);
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -198,9 +272,11 @@ impl Actor for FoodCache {
                 .into_iter()
                 .map(|u| (u.source(), u))
                 .collect(),
+            memory: LruCache::new(args.ttl.memory_entries),
             ttl: args.ttl,
             clock: args.clock,
             in_flight: HashMap::new(),
+            saved: None,
         })
     }
 
@@ -237,7 +313,7 @@ impl State {
                 let _ = reply.send(self.save_custom(*food).await);
             }
             FoodCacheMsg::ListCustom { reply } => {
-                let listed = self.repo.list_custom().await.map_err(storage_failed);
+                let listed = self.saved().await.map(|saved| saved.list.clone());
                 let _ = reply.send(listed);
             }
             FoodCacheMsg::Sweep { reply } => {
@@ -249,6 +325,7 @@ impl State {
                     .map_err(storage_failed);
                 if let Ok(n) = &swept {
                     tracing::debug!(deleted = n, "food cache swept");
+                    self.forget_expired_before(before);
                 }
                 if let Some(reply) = reply {
                     let _ = reply.send(swept);
@@ -261,7 +338,7 @@ impl State {
         &mut self,
         myself: FoodCacheRef,
         lookup: Lookup,
-        reply: RpcReplyPort<Result<Cached<Payload>, CacheError>>,
+        reply: RpcReplyPort<Result<Cached<Hit>, CacheError>>,
     ) {
         if let Lookup::Food {
             source: Source::Custom,
@@ -277,16 +354,12 @@ impl State {
             flight.waiters.push(reply);
             return;
         }
-        // A storage read failure is logged and treated as a miss: the upstream can still answer.
-        let entry = self.repo.get_entry(&key).await.unwrap_or_else(|err| {
-            tracing::warn!(%err, "food cache read failed");
-            None
-        });
+        let entry = self.entry(&key).await;
         let now = self.clock.now();
         if let Some(entry) = entry.as_ref().filter(|e| e.expires_at > now) {
             cache_outcome("hit");
             let cached = Cached {
-                value: entry.payload.clone(),
+                value: Hit::Answer(entry.payload.clone()),
                 freshness: Freshness::Cached,
                 warning: None,
             };
@@ -372,6 +445,40 @@ impl State {
         tokio::spawn(task.instrument(fetch_span));
     }
 
+    /// The cached copy for `key`: from memory, else from storage (and then kept in memory). A
+    /// storage read failure is logged and treated as a miss: the upstream can still answer.
+    async fn entry(&mut self, key: &str) -> Option<Held> {
+        if let Some(held) = self.memory.get(key) {
+            return Some(held.clone());
+        }
+        match self.repo.get_entry(key).await {
+            Ok(Some(entry)) => {
+                let held = Held::from(entry);
+                self.memory.put(key.to_string(), held.clone());
+                Some(held)
+            }
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!(%err, "food cache read failed");
+                None
+            }
+        }
+    }
+
+    /// After a sweep deleted from storage the entries that expired before `before`: memory
+    /// lets them go too, so it never serves a stale copy storage no longer has.
+    fn forget_expired_before(&mut self, before: i64) {
+        let swept: Vec<String> = self
+            .memory
+            .iter()
+            .filter(|(_, held)| held.expires_at < before)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in swept {
+            self.memory.pop(&key);
+        }
+    }
+
     async fn fetched(&mut self, key: String, outcome: Result<Payload, SourceError>) {
         if let Some(breaker) = self.breakers.get_mut(&upstream_source_of(&key)) {
             breaker.record(now_instant(), outcome.as_ref().map(|_| ()));
@@ -395,12 +502,19 @@ impl State {
                     fetched_at: now,
                     expires_at: now + secs(ttl),
                 };
-                // A failed cache write costs a refetch later, not this answer.
-                if let Err(err) = self.repo.put_entry(&entry).await {
-                    tracing::warn!(%err, "food cache write failed");
+                // A failed cache write costs a refetch later, not this answer; memory changes
+                // only after storage did, so it keeps the copy storage still has.
+                let written = self.repo.put_entry(&entry).await;
+                let key = entry.key.clone();
+                let held = Held::from(entry);
+                match written {
+                    Ok(()) => {
+                        self.memory.put(key, held.clone());
+                    }
+                    Err(err) => tracing::warn!(%err, "food cache write failed"),
                 }
                 Ok(Cached {
-                    value: entry.payload,
+                    value: Hit::Answer(held.payload),
                     freshness: Freshness::Fresh,
                     warning: None,
                 })
@@ -415,16 +529,12 @@ impl State {
 
     /// The answer when the upstream cannot give one: the expired copy, marked stale with what went
     /// wrong, unless the error is definite (not found, an impossible id) or there is no copy.
-    fn fall_back(
-        &self,
-        stale: Option<CacheEntry>,
-        err: SourceError,
-    ) -> Result<Cached<Payload>, CacheError> {
+    fn fall_back(&self, stale: Option<Held>, err: SourceError) -> Result<Cached<Hit>, CacheError> {
         match stale {
             Some(stale) if err.allows_stale() => {
                 cache_outcome("stale");
                 Ok(Cached {
-                    value: stale.payload,
+                    value: Hit::Answer(stale.payload),
                     freshness: Freshness::Stale,
                     warning: Some(format!(
                         "{err}; showing data cached {} ago",
@@ -436,12 +546,22 @@ impl State {
         }
     }
 
-    async fn get_custom(&self, id: &str) -> Result<Cached<Payload>, CacheError> {
+    /// The saved foods, read from storage the first time.
+    async fn saved(&mut self) -> Result<&mut SavedFoods, CacheError> {
+        let saved = match self.saved.take() {
+            Some(saved) => saved,
+            None => SavedFoods::new(self.repo.list_custom().await.map_err(storage_failed)?),
+        };
+        Ok(self.saved.insert(saved))
+    }
+
+    async fn get_custom(&mut self, id: &str) -> Result<Cached<Hit>, CacheError> {
         let custom = self
-            .repo
-            .get_custom(id)
-            .await
-            .map_err(storage_failed)?
+            .saved()
+            .await?
+            .by_id
+            .get(id)
+            .cloned()
             .ok_or_else(|| CacheError::CustomNotFound(id.to_string()))?;
         let now = self.clock.now();
         let (freshness, warning) = if custom.expires_at > now {
@@ -452,19 +572,14 @@ impl State {
             (Freshness::Stale, Some(warning))
         };
         Ok(Cached {
-            value: Payload::Food(Box::new(custom.food)),
+            value: Hit::Saved(custom),
             freshness,
             warning,
         })
     }
 
-    async fn save_custom(&self, food: Food) -> Result<Saved, CacheError> {
-        let updated = self
-            .repo
-            .get_custom(&food.id)
-            .await
-            .map_err(storage_failed)?
-            .is_some();
+    async fn save_custom(&mut self, food: Food) -> Result<Saved, CacheError> {
+        let updated = self.saved().await?.by_id.contains_key(&food.id);
         let now = self.clock.now();
         let custom = CustomFood {
             food,
@@ -475,6 +590,8 @@ impl State {
             .put_custom(&custom)
             .await
             .map_err(storage_failed)?;
+        // Committed: now memory may change.
+        self.saved().await?.insert(custom.clone());
         Ok(Saved { custom, updated })
     }
 }
@@ -553,14 +670,19 @@ impl FoodCacheHandle {
             id: id.to_string(),
         };
         let cached = self.get(lookup).await?;
-        match cached.value {
-            Payload::Food(food) => Ok(Cached {
-                value: *food,
-                freshness: cached.freshness,
-                warning: cached.warning,
-            }),
-            Payload::Search(_) => Err(CacheError::Storage),
-        }
+        // The copy is made here, in the caller's task, not in the mailbox.
+        let value = match cached.value {
+            Hit::Saved(custom) => Arc::unwrap_or_clone(custom).food,
+            Hit::Answer(payload) => match Arc::unwrap_or_clone(payload) {
+                Payload::Food(food) => *food,
+                Payload::Search(_) => return Err(CacheError::Storage),
+            },
+        };
+        Ok(Cached {
+            value,
+            freshness: cached.freshness,
+            warning: cached.warning,
+        })
     }
 
     pub async fn search(
@@ -573,14 +695,18 @@ impl FoodCacheHandle {
             query: query.to_string(),
         };
         let cached = self.get(lookup).await?;
-        match cached.value {
-            Payload::Search(hits) => Ok(Cached {
-                value: hits,
-                freshness: cached.freshness,
-                warning: cached.warning,
-            }),
-            Payload::Food(_) => Err(CacheError::Storage),
-        }
+        let value = match cached.value {
+            Hit::Answer(payload) => match Arc::unwrap_or_clone(payload) {
+                Payload::Search(hits) => hits,
+                Payload::Food(_) => return Err(CacheError::Storage),
+            },
+            Hit::Saved(_) => return Err(CacheError::Storage),
+        };
+        Ok(Cached {
+            value,
+            freshness: cached.freshness,
+            warning: cached.warning,
+        })
     }
 
     pub async fn save_custom(&self, food: Food) -> Result<Saved, CacheError> {
@@ -590,13 +716,13 @@ impl FoodCacheHandle {
             .await
     }
 
-    pub async fn custom_foods(&self) -> Result<Vec<CustomFood>, CacheError> {
+    pub async fn custom_foods(&self) -> Result<SavedList, CacheError> {
         self.actor
             .ask(|reply| FoodCacheMsg::ListCustom { reply })
             .await
     }
 
-    async fn get(&self, lookup: Lookup) -> Result<Cached<Payload>, CacheError> {
+    async fn get(&self, lookup: Lookup) -> Result<Cached<Hit>, CacheError> {
         let timeout = self.actor.timeout() + self.fetch_timeout;
         self.actor
             .ask_within(timeout, |reply| FoodCacheMsg::Get { lookup, reply })
@@ -617,23 +743,29 @@ mod tests {
     use crate::config::Config;
     use crate::food::model::Basis;
 
-    /// Storage in a map; `fail_writes` makes every write fail, as a full disk would.
+    /// Storage in a map; `fail_writes` makes every write fail, as a full disk would. It counts
+    /// the reads, to tell an answer from memory from one that queried.
     #[derive(Default)]
     struct MemoryRepo {
         entries: Mutex<HashMap<String, CacheEntry>>,
         custom: Mutex<HashMap<String, CustomFood>>,
         fail_writes: WriteSwitch,
+        reads: AtomicUsize,
     }
 
     impl MemoryRepo {
         fn check_write(&self) -> Result<(), StorageError> {
             self.fail_writes.check()
         }
+        fn reads(&self) -> usize {
+            self.reads.load(Ordering::SeqCst)
+        }
     }
 
     #[async_trait]
     impl FoodRepo for MemoryRepo {
         async fn get_entry(&self, key: &str) -> Result<Option<CacheEntry>, StorageError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.entries.lock().unwrap().get(key).cloned())
         }
         async fn put_entry(&self, entry: &CacheEntry) -> Result<(), StorageError> {
@@ -652,6 +784,7 @@ mod tests {
             Ok((n - entries.len()) as u64)
         }
         async fn get_custom(&self, id: &str) -> Result<Option<CustomFood>, StorageError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.custom.lock().unwrap().get(id).cloned())
         }
         async fn put_custom(&self, custom: &CustomFood) -> Result<(), StorageError> {
@@ -663,6 +796,7 @@ mod tests {
             Ok(())
         }
         async fn list_custom(&self) -> Result<Vec<CustomFood>, StorageError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.custom.lock().unwrap().values().cloned().collect())
         }
     }
@@ -772,11 +906,23 @@ mod tests {
     const T0: i64 = 1_800_000_000;
 
     async fn start(repo: Arc<MemoryRepo>, usda: Arc<FakeUsda>) -> (FoodCacheHandle, Clock) {
+        start_keeping(repo, usda, Config::defaults().cache.memory_entries).await
+    }
+
+    /// [`start`] with at most `memory_entries` cached answers in memory.
+    async fn start_keeping(
+        repo: Arc<MemoryRepo>,
+        usda: Arc<FakeUsda>,
+        memory_entries: std::num::NonZeroUsize,
+    ) -> (FoodCacheHandle, Clock) {
         let clock = Clock::manual(T0);
         let args = Arguments {
             repo,
             upstreams: vec![usda],
-            ttl: Config::defaults().cache,
+            ttl: CacheConfig {
+                memory_entries,
+                ..Config::defaults().cache
+            },
             clock: clock.clone(),
         };
         let actor = ActorHandle::spawn(FoodCache, args, CALL_TIMEOUT).await;
@@ -806,6 +952,142 @@ mod tests {
         assert_eq!(second.freshness, Freshness::Cached);
         assert_eq!(second.value, first.value);
         assert_eq!(usda.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_hit_after_a_write_is_answered_from_memory() {
+        let repo = Arc::new(MemoryRepo::default());
+        let usda = FakeUsda::new(false);
+        let (cache, _clock) = start(repo.clone(), usda.clone()).await;
+        cache.food(Source::Usda, "173944").await.unwrap();
+        cache.search(Source::Usda, "banana").await.unwrap();
+        let reads = repo.reads();
+        for _ in 0..3 {
+            let food = cache.food(Source::Usda, "173944").await.unwrap();
+            assert_eq!(food.freshness, Freshness::Cached);
+            assert_eq!(food.value.name, "Bananas, raw");
+            let hits = cache.search(Source::Usda, "Banana").await.unwrap();
+            assert_eq!(hits.freshness, Freshness::Cached);
+        }
+        assert_eq!(repo.reads(), reads, "no storage read per hit");
+        assert_eq!(usda.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_restarted_cache_reads_storage_once_then_answers_from_memory() {
+        let repo = Arc::new(MemoryRepo::default());
+        let usda = FakeUsda::new(false);
+        let (cache, _clock) = start(repo.clone(), usda.clone()).await;
+        cache.food(Source::Usda, "173944").await.unwrap();
+        cache.save_custom(custom("granola")).await.unwrap();
+        // A new actor on the same storage starts with empty memory.
+        let (cache, _clock) = start(repo.clone(), usda.clone()).await;
+        let reads = repo.reads();
+        for _ in 0..3 {
+            let food = cache.food(Source::Usda, "173944").await.unwrap();
+            assert_eq!(food.freshness, Freshness::Cached);
+            let saved = cache.food(Source::Custom, "custom:granola").await.unwrap();
+            assert_eq!(saved.value.name, "granola");
+        }
+        assert_eq!(
+            repo.reads(),
+            reads + 2,
+            "one entry read, one listing of saved foods"
+        );
+        assert_eq!(usda.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn memory_keeps_at_most_memory_entries_answers() {
+        let repo = Arc::new(MemoryRepo::default());
+        let usda = FakeUsda::new(false);
+        let two = std::num::NonZeroUsize::new(2).unwrap();
+        let (cache, _clock) = start_keeping(repo.clone(), usda.clone(), two).await;
+        for id in ["1", "2", "3"] {
+            cache.food(Source::Usda, id).await.unwrap();
+        }
+        let reads = repo.reads();
+        // 2 and 3 are in memory; 1, the least recently used, was dropped from it.
+        cache.food(Source::Usda, "3").await.unwrap();
+        cache.food(Source::Usda, "2").await.unwrap();
+        assert_eq!(repo.reads(), reads);
+        let first = cache.food(Source::Usda, "1").await.unwrap();
+        assert_eq!(first.freshness, Freshness::Cached, "still in storage");
+        assert_eq!(repo.reads(), reads + 1);
+        // Reading 1 back dropped 3, now the least recently used.
+        cache.food(Source::Usda, "3").await.unwrap();
+        assert_eq!(repo.reads(), reads + 2);
+        assert_eq!(usda.calls(), 3, "nothing fetched twice");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_memory_and_storage_as_they_were() {
+        let (cache, usda, repo) = expired_copy_and_failing_upstream(refused()).await;
+        usda.fail_with(None);
+        repo.fail_writes.fail(true);
+        let before = repo.entries.lock().unwrap().clone();
+        // The upstream answers; the answer is given but neither kept in storage nor in memory.
+        let fresh = cache.food(Source::Usda, "173944").await.unwrap();
+        assert_eq!(fresh.freshness, Freshness::Fresh);
+        assert_eq!(*repo.entries.lock().unwrap(), before);
+        let reads = repo.reads();
+        // Memory still holds the expired copy: the next lookup asks the upstream again, and
+        // when that fails it falls back on the old copy, 31 days old.
+        assert_eq!(
+            cache.food(Source::Usda, "173944").await.unwrap().freshness,
+            Freshness::Fresh
+        );
+        usda.fail_with(Some(refused()));
+        let stale = cache.food(Source::Usda, "173944").await.unwrap();
+        assert_eq!(stale.freshness, Freshness::Stale);
+        assert!(stale.warning.unwrap().contains("31 days ago"));
+        assert_eq!(repo.reads(), reads, "answered from memory");
+    }
+
+    #[tokio::test]
+    async fn a_sweep_drops_from_memory_what_it_deleted_from_storage() {
+        let repo = Arc::new(MemoryRepo::default());
+        let usda = FakeUsda::new(false);
+        let (cache, clock) = start(repo.clone(), usda.clone()).await;
+        cache.food(Source::Usda, "173944").await.unwrap(); // expires after 30 d
+        clock.advance(121 * DAY); // expired 91 d ago; retention is 90 d
+        assert_eq!(sweep(&cache).await.unwrap(), 1);
+        usda.fail_with(Some(refused()));
+        // No copy left anywhere, so no stale answer either.
+        let err = cache.food(Source::Usda, "173944").await.unwrap_err();
+        assert_eq!(err, CacheError::Upstream(refused()));
+    }
+
+    #[tokio::test]
+    async fn saved_foods_are_listed_from_memory_including_one_saved_after_start() {
+        let repo = Arc::new(MemoryRepo::default());
+        let (cache, _clock) = start(repo.clone(), FakeUsda::new(false)).await;
+        cache.save_custom(custom("oats")).await.unwrap();
+        let reads = repo.reads();
+        cache.save_custom(custom("granola")).await.unwrap();
+        let names = |list: &SavedList| -> Vec<String> {
+            list.iter().map(|c| c.food.name.clone()).collect()
+        };
+        let listed = cache.custom_foods().await.unwrap();
+        assert_eq!(names(&listed), ["granola", "oats"], "ordered by name");
+        let mut changed = custom("granola");
+        changed.brand = Some("Acme".into());
+        cache.save_custom(changed).await.unwrap();
+        let listed = cache.custom_foods().await.unwrap();
+        assert_eq!(names(&listed), ["granola", "oats"]);
+        assert_eq!(listed[0].food.brand.as_deref(), Some("Acme"));
+        assert_eq!(repo.reads(), reads, "no listing query per search");
+        // A failed save changes neither the list nor storage.
+        repo.fail_writes.fail(true);
+        assert_eq!(
+            cache.save_custom(custom("muesli")).await.unwrap_err(),
+            CacheError::Storage
+        );
+        assert_eq!(
+            names(&cache.custom_foods().await.unwrap()),
+            ["granola", "oats"]
+        );
+        assert_eq!(repo.custom.lock().unwrap().len(), 2);
     }
 
     #[tokio::test]

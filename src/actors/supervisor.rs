@@ -4,8 +4,9 @@
 //!
 //! Restarting is safe for every actor here: the OAuth actors write each change through to
 //! storage before they reply, so a new one rebuilds its state from storage (`TokenStore` reloads
-//! the active tokens) and nothing acknowledged is lost; `FoodCache` keeps nothing in memory but
-//! fetches under way, whose callers get `Unavailable` and may ask again. What a restart forgets is
+//! the active tokens) and nothing acknowledged is lost; `FoodCache` keeps in memory only copies of
+//! what storage holds (read again as needed) and fetches under way, whose callers get
+//! `Unavailable` and may ask again. What a restart forgets is
 //! only short-lived bookkeeping: a just-rotated refresh token's grace (a racing replay then
 //! revokes its grant, the safe side) and the ten-minute memory of revoked families.
 

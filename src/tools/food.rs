@@ -151,7 +151,7 @@ impl FoodService {
         // Saved foods are few and local: score them all and keep the ones the query names.
         let saved = self.cache.custom_foods().await?;
         let hits = saved
-            .into_iter()
+            .iter()
             .filter(|c| {
                 search::match_score(query, &c.food.name, c.food.brand.as_deref())
                     >= MIN_CUSTOM_MATCH

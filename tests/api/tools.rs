@@ -278,6 +278,40 @@ async fn save_food_upserts_and_the_saved_food_is_usable() {
 }
 
 #[tokio::test]
+async fn a_food_saved_after_a_search_is_found_by_the_next_one() {
+    let app = spawn_app().await;
+    let client = app.client().await;
+    // The first search reads the saved foods into the food cache's memory.
+    let before = call_ok(
+        &client,
+        "search_food",
+        json!({ "query": "granola", "source": "custom" }),
+    )
+    .await;
+    assert_eq!(before["results"], json!([]));
+    call_ok(
+        &client,
+        "save_food",
+        json!({
+            "name": "Honey granola", "servingSize": { "amount": 50, "unit": "g" },
+            "nutrients": { "calories": 230, "protein_g": 5, "total_carbs_g": 32, "total_fat_g": 9 }
+        }),
+    )
+    .await;
+    let after = call_ok(
+        &client,
+        "search_food",
+        json!({ "query": "granola", "source": "custom" }),
+    )
+    .await;
+    let results = after["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["name"], "Honey granola");
+    client.cancel().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn upstream_down_serves_stale_data_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let (usda, off) = (
