@@ -3,7 +3,7 @@
 # TypeScript anchor (shared/anchors/ts-seed: Express + the MCP TypeScript SDK, stateful sessions,
 # better-sqlite3) and food-mcp on the same authenticated `tools/call get_nutrition` (150 g of food
 # 173944; food-mcp from the offline USDA catalog imported from ../shared/data, the anchor from its
-# seeded cache), food-mcp's get_nutrition of a saved food and its tools/list, and the floor: a bare
+# seeded cache), food-mcp's get_nutrition of a saved food, its tools/list and ping, and the floor: a bare
 # axum JSON handler (examples/axum_floor.rs). Then food-mcp and the anchor at each of
 # BENCH_OVERLOAD connections, with p99 and errors. Prints the ratios. Loopback only.
 #

@@ -6,8 +6,10 @@
 //!
 //! `bench/compare.sh` starts food-mcp and the TypeScript anchor and runs this. Directly:
 //! `BENCH_TARGETS="food-mcp=http://127.0.0.1:3000,ts-seed=http://localhost:3100" cargo bench --bench compare`
-//! (env: BENCH_REQUESTS per round, default 5000; BENCH_CONCURRENCY, default 16; BENCH_ROUNDS, default 3).
+//! (env: BENCH_REQUESTS per round, default 5000; BENCH_CONCURRENCY, default 32; BENCH_ROUNDS, default 3;
+//! BENCH_OVERLOAD, default "128,512").
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -206,7 +208,24 @@ struct Round {
     rps: f64,
     p50: Duration,
     p99: Duration,
-    errors: usize,
+    /// Failed requests by kind (the status, "timeout", "connect", …), so an error count says why.
+    errors: BTreeMap<String, usize>,
+}
+
+/// What kind of failure an error was: the HTTP status a server answered, or the transport fault.
+fn error_kind(error: &anyhow::Error) -> String {
+    if let Some(e) = error.downcast_ref::<reqwest::Error>() {
+        return if e.is_timeout() {
+            "timeout".into()
+        } else if e.is_connect() {
+            "connect".into()
+        } else if e.is_body() || e.is_decode() {
+            "body".into()
+        } else {
+            "request".into()
+        };
+    }
+    error.to_string()
 }
 
 async fn round(case: &Case, requests: usize, concurrency: usize) -> anyhow::Result<Round> {
@@ -221,12 +240,12 @@ async fn round(case: &Case, requests: usize, concurrency: usize) -> anyhow::Resu
             let (http, case) = (http.clone(), case.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(per_worker);
-                let mut errors = 0;
+                let mut errors = BTreeMap::<String, usize>::new();
                 for _ in 0..per_worker {
                     let t = Instant::now();
                     match case.send(&http).await {
                         Ok(()) => latencies.push(t.elapsed()),
-                        Err(_) => errors += 1,
+                        Err(e) => *errors.entry(error_kind(&e)).or_default() += 1,
                     }
                 }
                 (latencies, errors)
@@ -234,11 +253,13 @@ async fn round(case: &Case, requests: usize, concurrency: usize) -> anyhow::Resu
         })
         .collect();
     let mut latencies = Vec::with_capacity(requests);
-    let mut errors = 0;
+    let mut errors = BTreeMap::<String, usize>::new();
     for worker in workers {
         let (l, e) = worker.await?;
         latencies.extend(l);
-        errors += e;
+        for (kind, n) in e {
+            *errors.entry(kind).or_default() += n;
+        }
     }
     let elapsed = started.elapsed();
     if latencies.is_empty() {
@@ -267,8 +288,17 @@ async fn rounds(
             let result = round(case, requests.max(concurrency * 20), concurrency).await?;
             totals[i] += result.rps;
             println!(
-                "round {r} c={concurrency:<4} {:<30} {:>8.0} req/s  p50 {:>9.2?}  p99 {:>9.2?}  errors {}",
-                case.label, result.rps, result.p50, result.p99, result.errors
+                "round {r} c={concurrency:<4} {:<30} {:>8.0} req/s  p50 {:>9.2?}  p99 {:>9.2?}  errors {}{}",
+                case.label,
+                result.rps,
+                result.p50,
+                result.p99,
+                result.errors.values().sum::<usize>(),
+                if result.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {:?}", result.errors)
+                }
             );
         }
     }
@@ -292,7 +322,7 @@ fn env_list(name: &str, default: &str) -> Vec<usize> {
 
 /// `BENCH_TARGETS=food-mcp=URL,ts-seed=URL[,floor=URL]`: the cases are the anchor's get_nutrition,
 /// food-mcp's get_nutrition of the catalog food and of a saved food, food-mcp's tools/list and
-/// the floor (a bare axum JSON answer, `examples/axum_floor.rs`); then food-mcp's catalog
+/// ping, and the floor (a bare axum JSON answer, `examples/axum_floor.rs`); then food-mcp's catalog
 /// get_nutrition and the anchor at each of `BENCH_OVERLOAD` connections (p99 and errors).
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -304,7 +334,7 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = env_usize("BENCH_CONCURRENCY", 32).max(1);
     let rounds_n = env_usize("BENCH_ROUNDS", 3).max(1);
     let overload = env_list("BENCH_OVERLOAD", "128,512");
-    let mut urls = std::collections::BTreeMap::new();
+    let mut urls = BTreeMap::new();
     for entry in spec.split(',') {
         let (name, base) = entry
             .split_once('=')
@@ -353,6 +383,10 @@ async fn main() -> anyhow::Result<()> {
     );
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
     cases.push(Case::new("food-mcp tools/list", &food, list, "get_nutrition").await?);
+    // The MCP framing and the bearer check alone: since tools/list carries ten tools' schemas
+    // (tens of kilobytes), it is no longer the floor of what a call costs.
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    cases.push(Case::new("food-mcp ping", &food, ping, "\"result\"").await?);
     if let Some(url) = urls.get("floor") {
         let floor = Target {
             name: "floor".into(),
@@ -382,6 +416,7 @@ async fn main() -> anyhow::Result<()> {
             "food-mcp tools/list",
             "catalog get_nutrition / food-mcp tools/list",
         ),
+        ("food-mcp ping", "catalog get_nutrition / food-mcp ping"),
         (
             "food-mcp get_nutrition saved",
             "catalog get_nutrition / saved-food get_nutrition",

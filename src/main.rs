@@ -206,6 +206,10 @@ async fn serve(config: Config, telemetry: &telemetry::Telemetry) -> anyhow::Resu
         config.mcp_resource(),
         config.http.clone(),
     );
+    match serve::fit_open_files(config.http.max_connections) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(why) => tracing::warn!("{why}"),
+    }
     let app = App::build(config).await?;
     // Only now: every start-up check (exposure, database, migrations, actors) has passed.
     tracing::info!(

@@ -25,6 +25,29 @@ use crate::config::HttpConfig;
 /// (each refusal reads a request head first, which a slow client could otherwise pile up).
 const MAX_REFUSALS: usize = 64;
 
+/// Files the process holds open besides client connections — the database and its WAL, upstream
+/// and metrics sockets, the terminal: a generous margin.
+const OTHER_OPEN_FILES: u64 = 256;
+
+/// Raises the soft open-file limit (up to the hard one) so that `max_connections` connections fit:
+/// many systems start a service with a soft limit of 1024. Returns the limit now in force, or an
+/// error naming what to change when the connections cannot fit (connections past the limit would
+/// fail at accept, where the client sees a reset rather than the cap's 503).
+pub fn fit_open_files(max_connections: usize) -> Result<u64, String> {
+    let wanted = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(OTHER_OPEN_FILES);
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(limit) if limit >= wanted => Ok(limit),
+        Ok(limit) => Err(format!(
+            "the open-file limit is {limit}, under http.max_connections ({max_connections}) plus              {OTHER_OPEN_FILES} for everything else: raise the hard limit (ulimit -Hn, LimitNOFILE)              or lower http.max_connections"
+        )),
+        Err(err) => Err(format!(
+            "reading or raising the open-file limit failed: {err}"
+        )),
+    }
+}
+
 /// How a drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drained {
@@ -227,5 +250,20 @@ mod tests {
         assert!(answer.starts_with(b"HTTP/1.1 200"));
         stop.send(()).unwrap();
         assert_eq!(task.await.unwrap(), Drained::CutOff(1));
+    }
+
+    #[test]
+    fn the_open_file_limit_is_raised_to_fit_the_connections_or_the_error_says_what_to_change() {
+        let (_, hard) = rlimit::Resource::NOFILE.get().unwrap();
+        let limit = fit_open_files(64).unwrap();
+        assert!(limit >= 64 + OTHER_OPEN_FILES, "limit {limit}");
+        let (soft, _) = rlimit::Resource::NOFILE.get().unwrap();
+        assert!(soft >= 64 + OTHER_OPEN_FILES);
+
+        let too_many = usize::try_from(hard).unwrap_or(usize::MAX);
+        if hard < u64::MAX - OTHER_OPEN_FILES {
+            let err = fit_open_files(too_many).unwrap_err();
+            assert!(err.contains("http.max_connections"), "{err}");
+        }
     }
 }
