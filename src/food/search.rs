@@ -30,7 +30,7 @@ const PRECISION_WEIGHT: f64 = 0.25;
 const HEAD_WEIGHT: f64 = 0.15;
 
 /// Credit for a query word found only as a near spelling ("brocoli" for broccoli).
-const TYPO_CREDIT: f64 = 0.8;
+const TYPO_CREDIT: f64 = 0.85;
 /// Credit for a query word found as two of the name's words, or two query words as one of the
 /// name's ("icecream" for ice cream, "straw berries" for strawberries).
 const JOINED_CREDIT: f64 = 0.9;
@@ -41,6 +41,13 @@ const CLAUSE_CREDIT: f64 = 0.6;
 const HEAD_NOT_LAST: f64 = 0.85;
 /// Head credit when the query names only the class ("cheese" for "Cheese, cheddar").
 const CATEGORY_HEAD: f64 = 0.5;
+/// Head credit when the query's last word is the kind a later segment gives ("naan" for "Bread,
+/// naan, plain") and no other result has that word as its head: SR files the food under its class.
+const KIND_CREDIT: f64 = 0.9;
+/// Head credit when the query names the product by its brand ("tabasco" for "Sauce, ready-to-serve,
+/// pepper, TABASCO"): the brand is the product's name, a little less its kind, so that a vocabulary
+/// reading naming the brand's plain product still wins among the brand's products.
+const BRAND_CREDIT: f64 = 0.9;
 /// Head credit when the query names the food only as an aside gives it ("garbanzo" for "Chickpeas
 /// (garbanzo beans, bengal gram)").
 const SYNONYM_CREDIT: f64 = 0.8;
@@ -62,7 +69,7 @@ const MAX_READINGS: usize = 8;
 const SOFT_MISS: f64 = 0.02;
 const PREPARED_PENALTY: f64 = 0.03;
 const ADDITION_PENALTY: f64 = 0.1;
-const BRANDED_PENALTY: f64 = 0.15;
+const BRANDED_PENALTY: f64 = 0.2;
 /// Cost of each word of the food's own segment the query does not name ("griddle cake" in "Fast
 /// foods, griddle cake sandwich" for "cheese sandwich"), up to a cap: the name is then another food
 /// of the same kind, so the one the query names exactly comes first, and a dish SR lacks is not
@@ -253,10 +260,14 @@ impl Query {
                 .map(|(k, _)| k.clone());
             match near {
                 Some(k) => {
-                    words.push(QueryWord {
-                        stem: stem(&k),
-                        surface: k,
-                    });
+                    // `k` may be a stem itself ("mayonnais"), which stemming again would change.
+                    let stemmed = stem(&k);
+                    let stem = if known.contains_key(&stemmed) {
+                        stemmed
+                    } else {
+                        k.clone()
+                    };
+                    words.push(QueryWord { stem, surface: k });
                     factor = factor.min(TYPO_CREDIT);
                 }
                 None => words.push(w.clone()),
@@ -314,9 +325,12 @@ impl Reading {
     }
 }
 
-/// What the scorer knows beyond one name: the product's brand words.
-struct Context {
+/// What the scorer knows beyond one name: the product's brand words, whether the query names its
+/// brand, and the heads of all the results scored together (`None` for a name scored alone).
+struct Context<'a> {
     brand: BTreeSet<String>,
+    brand_named: bool,
+    result_heads: Option<&'a HashSet<String>>,
 }
 
 fn score_reading(
@@ -328,7 +342,7 @@ fn score_reading(
     if reading.core.is_empty() {
         return 0.0;
     }
-    let (form, penalized) = form_penalty(reading, name, vocabulary);
+    let (form, penalized) = form_penalty(reading, name, context.brand_named, vocabulary);
     let weight = |stem: &str| {
         if penalized.contains(stem) {
             0.0
@@ -362,8 +376,17 @@ fn score_reading(
         found += 1;
         credit += c;
         covered.insert(q.stem.clone(), c);
-        if name.heads.contains(&q.stem) {
-            head = head.max(c * position);
+        if name.heads.contains(&q.stem)
+            || (context.brand_named
+                && (name.brands.contains(&q.stem) || context.brand.contains(&q.stem)))
+        {
+            // A brand the query names is the food's identity ("tabasco", "chobani").
+            let credit = if name.heads.contains(&q.stem) {
+                1.0
+            } else {
+                BRAND_CREDIT
+            };
+            head = head.max(c * position * credit);
         } else if name.synonyms.contains(&q.stem) {
             head = head.max(c * SYNONYM_CREDIT * position);
         }
@@ -400,6 +423,18 @@ fn score_reading(
         } else {
             penalty += SOFT_MISS;
         }
+    }
+    // "naan" for "Bread, naan": SR files the food under its class, and no result is a naan of its
+    // own; "banana" for "Bread, banana" is not, as "Bananas, raw" has the word as its head.
+    if head == 0.0
+        && (reading.ordered || reading.core.len() == 1)
+        && found == reading.core.len()
+        && context
+            .result_heads
+            .is_some_and(|heads| !heads.contains(&reading.core[last].stem))
+        && name.kinds.contains(&reading.core[last].stem)
+    {
+        head = KIND_CREDIT;
     }
     let recall = credit / reading.core.len() as f64;
     let unnamed = name
@@ -456,6 +491,7 @@ fn score_reading(
 fn form_penalty(
     reading: &Reading,
     name: &Name,
+    brand_named: bool,
     vocabulary: &Vocabulary,
 ) -> (f64, BTreeSet<String>) {
     let mut penalized = BTreeSet::new();
@@ -482,6 +518,8 @@ fn form_penalty(
                 .iter()
                 .any(|p| term.stems.iter().all(|s| p.contains(s)))
             || seen.iter().any(|s| contains_phrase(s, &term.written))
+            // The product a query names by its brand is that kind of thing: Tabasco is a sauce.
+            || (brand_named && term.stems.iter().all(|s| name.heads.contains(s)))
         {
             continue;
         }
@@ -562,13 +600,15 @@ fn known_words<'a>(names: impl Iterator<Item = &'a Name>) -> HashMap<String, usi
 ///
 /// The query is read as written, through the vocabulary (`vocabulary.toml`: "aubergine" is also
 /// "eggplant"; an alias reading counts 0.97 of its score), and with words the name spells otherwise
-/// respelled (a near spelling 0.8, joined or split words 0.9). The name's words are weighed by their
+/// respelled (a near spelling 0.85, joined or split words 0.9). The name's words are weighed by their
 /// role ([`name`]): the head noun of the food's own segment 2, its other words 1, qualifiers 0.5ⁿ by
 /// how late they come, class prefixes ("Nuts, …"), brands, default-form words ("raw", "commercially
 /// prepared") and asides 0. The score blends how many query words the name has (0.6; 0.6 of a word
 /// found only inside an ingredient clause), how much of the name's weight the query covers (0.25)
 /// and whether the query names the head (0.15; less when the head is not the query's last word, as
-/// "milk" in "milk chocolate", or is named only by an aside's synonym). A missing word scales the
+/// "milk" in "milk chocolate", or is named only by an aside's synonym; 0.9 when the query names the
+/// product by its brand, or, among results none of which has the word as its head, names the kind SR
+/// files under a class, "naan" for "Bread, naan"). A missing word scales the
 /// blend under 0.5; forms the query did not ask for (`variants` in the vocabulary) and cooking
 /// states no word of the name meets cost a little.
 pub fn match_score(query: &str, name: &str, brand: Option<&str>) -> f64 {
@@ -576,8 +616,12 @@ pub fn match_score(query: &str, name: &str, brand: Option<&str>) -> f64 {
     let mut query = Query::parse(query, vocabulary);
     let name = Name::analyse(name, vocabulary);
     query.respell(&known_words(std::iter::once(&name)), vocabulary);
+    let brand: BTreeSet<String> = brand.map(tokens).unwrap_or_default().into_iter().collect();
+    let own: BTreeSet<String> = query.own.iter().map(|w| w.stem.clone()).collect();
     let context = Context {
-        brand: brand.map(tokens).unwrap_or_default().into_iter().collect(),
+        brand_named: brand_named(&query, &own, &brand, &name, &HashSet::new(), vocabulary),
+        brand,
+        result_heads: None,
     };
     best_score(&query, &name, &context)
 }
@@ -658,7 +702,7 @@ pub fn no_confident_match(ranked: &[RankedFood]) -> bool {
 /// first).
 ///
 /// The score is [`match_score`], with every result's words known (a query word some result has
-/// exactly is not taken for a typo of another), less 0.15 for a brand product the query does not
+/// exactly is not taken for a typo of another), less 0.2 for a brand product the query does not
 /// name, plus a data-type bonus of at most 0.015 (Foundation, then SR Legacy, then Survey; for a
 /// query naming a brand, Open Food Facts instead).
 pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
@@ -675,6 +719,15 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         .collect();
     let mut parsed = parsed;
     parsed.respell(&known_words(names.iter()), vocabulary);
+    let result_heads: HashSet<String> =
+        names.iter().flat_map(|n| n.heads.iter().cloned()).collect();
+    // Words some result has outside a brand are food words, not brand names ("cherry" is in
+    // "Cherries, sweet, raw", so it does not name "Candies, TWIZZLERS CHERRY BITES").
+    let food_words: HashSet<String> = names
+        .iter()
+        .flat_map(|n| n.words.iter().filter(|w| !n.brands.contains(&w.stem)))
+        .map(|w| w.stem.clone())
+        .collect();
     let scored = results
         .into_iter()
         .zip(&names)
@@ -686,9 +739,13 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
                 .unwrap_or_default()
                 .into_iter()
                 .collect();
-            let brand_named = brand.iter().any(|w| query_stems.contains(w))
-                || names_a_brand(&query_stems, &food.name, vocabulary);
-            let context = Context { brand };
+            let brand_named =
+                brand_named(&parsed, &query_stems, &brand, name, &food_words, vocabulary);
+            let context = Context {
+                brand,
+                brand_named,
+                result_heads: Some(&result_heads),
+            };
             let score = best_score(&parsed, name, &context);
             let branded = !brand_named && is_branded(&food);
             let adjustment =
@@ -716,14 +773,40 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
     ranked
 }
 
+/// Whether the query names the product's brand: a word of its brand field, or a brand the name
+/// writes in capitals ([`names_a_brand`]).
+fn brand_named(
+    query: &Query,
+    query_stems: &BTreeSet<String>,
+    brand: &BTreeSet<String>,
+    name: &Name,
+    food_words: &HashSet<String>,
+    vocabulary: &Vocabulary,
+) -> bool {
+    let head = query.own.last().map(|w| w.stem.as_str());
+    brand.iter().any(|w| query_stems.contains(w))
+        || names_a_brand(query_stems, head, name, food_words, vocabulary)
+}
+
 /// Whether the query names a brand the name writes in capitals: all the words of one of its brands
 /// ("mcdonalds", "pizza hut"), or a brand word that is nothing else — not a word of the name outside
 /// its brands ("pizza" in "PIZZA HUT 14\" Cheese Pizza" names the food) and not a food the vocabulary
-/// knows ("burger" in "BURGER KING, Cheeseburger" names a hamburger).
-fn names_a_brand(query_stems: &BTreeSet<String>, name: &str, vocabulary: &Vocabulary) -> bool {
-    let (runs, others) = brand_runs_in_name(name);
+/// knows ("burger" in "BURGER KING, Cheeseburger" names a hamburger) or another result has outside a
+/// brand (`food_words`: "cherry" of "Cherries, sweet, raw"), nor the query's head noun
+/// when it is the name's ("rice" in "Cereals ready-to-eat, RALSTON CRISP RICE" is the food asked for,
+/// not the brand).
+fn names_a_brand(
+    query_stems: &BTreeSet<String>,
+    query_head: Option<&str>,
+    name: &Name,
+    food_words: &HashSet<String>,
+    vocabulary: &Vocabulary,
+) -> bool {
+    let (runs, others) = brand_runs_in_name(&name.text);
     let is_food = |w: &String| {
         others.contains(w)
+            || food_words.contains(w)
+            || (query_head == Some(w.as_str()) && name.heads.contains(w))
             || vocabulary
                 .aliases
                 .iter()
@@ -1046,6 +1129,11 @@ mod tests {
         assert!(match_score("icecream", "Ice creams, vanilla", None) >= 0.8);
         assert!(match_score("straw berries", "Strawberries, raw", None) >= 0.8);
         assert!(match_score("mochi", "Beverages, coffee, mocha", None) < 0.5);
+        // A near spelling of a stem is that stem, not stemmed again.
+        for query in ["mayonaise", "mayonnaisse"] {
+            let score = match_score(query, "Salad dressing, mayonnaise, regular", None);
+            assert!(score >= CONFIDENT_MATCH, "{query}: {score}");
+        }
         // A word some result has is a real word, not a typo of another result's.
         let ranked = rank(
             "pear",
@@ -1156,6 +1244,55 @@ mod tests {
     }
 
     #[test]
+    fn a_kind_filed_under_its_class_is_the_food_when_no_result_is_it_alone() {
+        let ranked = rank(
+            "naan",
+            vec![
+                usda(
+                    "1",
+                    "Bread, naan, plain, commercially prepared, refrigerated",
+                ),
+                usda("2", "Bread, white, commercially prepared"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "1");
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+        let ranked = rank("omelette", vec![usda("1", "Egg, whole, cooked, omelet")]);
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+        // The word is another result's head: that result is the food, this one a related dish.
+        let ranked = rank(
+            "banana",
+            vec![usda("1", "Bread, banana"), usda("2", "Bananas, raw")],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        assert!(
+            ranked[1].match_score < CONFIDENT_MATCH,
+            "{}",
+            ranked[1].match_score
+        );
+        // Every query word must still be there.
+        let ranked = rank("garlic naan", vec![usda("1", "Bread, naan, plain")]);
+        assert!(ranked[0].match_score < 0.5, "{}", ranked[0].match_score);
+    }
+
+    #[test]
+    fn a_dish_named_by_its_topping_is_no_topping_sold_alone() {
+        let ranked = rank(
+            "cheese pizza",
+            vec![
+                usda("1", "PIZZA HUT 14\" Cheese Pizza, Pan Crust"),
+                usda("2", "Pizza, cheese topping, regular crust, frozen, cooked"),
+            ],
+        );
+        assert_eq!(
+            ids(&ranked),
+            ["2", "1"],
+            "the generic dish before a chain's"
+        );
+        assert!(match_score("strawberry", "Toppings, strawberry", None) < CONFIDENT_MATCH);
+    }
+
+    #[test]
     fn another_food_of_the_same_kind_is_not_confident() {
         // "griddle cake" are the food's own words, which the query does not name.
         let other = match_score(
@@ -1196,15 +1333,56 @@ mod tests {
     #[test]
     fn a_brand_is_named_by_its_own_words_not_by_the_food_in_it() {
         let v = vocabulary();
-        let stems = |q: &str| tokens(q).into_iter().collect::<BTreeSet<String>>();
+        let names = |query: &str, name: &str| {
+            let stems = tokens(query);
+            let set: BTreeSet<String> = stems.iter().cloned().collect();
+            let none = HashSet::new();
+            names_a_brand(
+                &set,
+                stems.last().map(String::as_str),
+                &Name::analyse(name, v),
+                &none,
+                v,
+            )
+        };
         let pizza = "PIZZA HUT 14\" Cheese Pizza, Pan Crust";
-        assert!(names_a_brand(&stems("pizza hut"), pizza, v));
-        assert!(!names_a_brand(&stems("cheese pizza"), pizza, v));
+        assert!(names("pizza hut", pizza));
+        assert!(!names("cheese pizza", pizza));
         let burger = "BURGER KING, Cheeseburger";
-        assert!(!names_a_brand(&stems("cheese burger"), burger, v));
-        assert!(names_a_brand(&stems("burger king cheeseburger"), burger, v));
+        assert!(!names("cheese burger", burger));
+        assert!(names("burger king cheeseburger", burger));
         let velveeta = "KRAFT VELVEETA LIGHT Reduced Fat Pasteurized Process Cheese Product";
-        assert!(names_a_brand(&stems("velveeta"), velveeta, v));
+        assert!(names("velveeta", velveeta));
+        // The query's head noun that is the name's head is the food, not the brand.
+        let rice = "Cereals ready-to-eat, RALSTON CRISP RICE";
+        assert!(!names("rice", rice) && !names("steamed rice", rice));
+        assert!(names("ralston crisp rice", rice));
+        let ranked = rank(
+            "rice",
+            vec![
+                usda("1", rice),
+                usda("2", "Rice, white, long-grain, regular, raw"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        // A word another result has outside a brand is a food word, not the brand's name.
+        let ranked = rank(
+            "cherries",
+            vec![
+                usda("1", "Candies, TWIZZLERS CHERRY BITES"),
+                usda("2", "Cherries, sweet, raw"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        // A brand the query names is the food it means.
+        for (query, name) in [
+            ("tabasco", "Sauce, ready-to-serve, pepper, TABASCO"),
+            ("chobani", "Yogurt, Greek, whole, plain, CHOBANI"),
+            ("bud light", "Alcoholic beverage, beer, light, BUD LIGHT"),
+        ] {
+            let score = match_score(query, name, None);
+            assert!(score >= 0.8, "{query}: {score}");
+        }
         let ranked = rank(
             "cheese burger",
             vec![

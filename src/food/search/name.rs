@@ -40,6 +40,8 @@ pub(crate) struct Word {
 /// A name, analysed once and scored against every reading of a query.
 #[derive(Debug)]
 pub(crate) struct Name {
+    /// The name as written.
+    pub text: String,
     /// The words outside parentheses, in order (what phrases are matched against).
     pub words: Vec<Word>,
     /// Every stem the name has, asides included, with its weight (the largest when repeated).
@@ -58,6 +60,12 @@ pub(crate) struct Name {
     pub segments: Vec<Vec<String>>,
     /// The written words of the asides.
     pub asides: Vec<Vec<String>>,
+    /// Stems of brand words (written in capitals): the food's identity when the query names them.
+    pub brands: BTreeSet<String>,
+    /// Stems of the food's own segment and the qualifier segments after it ("naan" in "Bread, naan",
+    /// "cumin" in "Spices, cumin seed"), outside clauses and additions: the kind of the food, which a
+    /// query may name alone.
+    pub kinds: BTreeSet<String>,
     /// Sum of all weights: what a query would cover by naming everything.
     pub total: f64,
 }
@@ -198,6 +206,7 @@ impl Name {
             }
         }
         let mut result = Name {
+            text: name.to_string(),
             words: Vec::new(),
             weights: BTreeMap::new(),
             heads: BTreeSet::new(),
@@ -207,6 +216,8 @@ impl Name {
             synonyms: BTreeSet::new(),
             segments: Vec::new(),
             asides: Vec::new(),
+            brands: BTreeSet::new(),
+            kinds: BTreeSet::new(),
             total: 0.0,
         };
         let put = |weights: &mut BTreeMap<String, f64>, stem: String, weight: f64| {
@@ -257,11 +268,17 @@ impl Name {
                     continue;
                 }
                 let parts: Vec<&String> = folded.iter().filter(|w| !is_stop_word(w)).collect();
+                // "commercially prepared" is how the food is sold, not what it is made with.
+                let commercially = result
+                    .words
+                    .last()
+                    .is_some_and(|w| w.surface == "commercially");
                 if folded
                     .first()
                     .is_some_and(|w| CLAUSE_MARKERS.contains(&w.as_str()))
                     && index >= identity_index
                     && !result.words.is_empty()
+                    && !commercially
                 {
                     in_clause = true;
                 }
@@ -300,6 +317,11 @@ impl Name {
                     }
                     if addition {
                         result.additions.insert(stem.clone());
+                    } else if index >= identity_index && !in_clause && !*brand && weight > 0.0 {
+                        result.kinds.insert(stem.clone());
+                    }
+                    if *brand {
+                        result.brands.insert(stem.clone());
                     }
                     put(&mut result.weights, stem.clone(), weight);
                     result.words.push(Word {
@@ -424,6 +446,11 @@ mod tests {
         let n = analyse("Potato salad with egg");
         assert_eq!(n.heads, [one("salad")].into(), "the clause is not the head");
         assert!(n.words.iter().any(|w| w.stem == one("egg") && w.clause));
+        let n = analyse("Cookies, chocolate chip, commercially prepared, regular");
+        assert!(
+            n.words.iter().all(|w| !w.clause),
+            "a way of being sold is no clause"
+        );
     }
 
     #[test]
