@@ -721,6 +721,34 @@ mod tests {
     }
 
     #[test]
+    fn a_portion_is_read_once_and_its_clones_share_the_reading() {
+        let portion = Portion {
+            amount: 1.0,
+            unit: "undetermined".into(),
+            modifier: Some("cup, sliced".into()),
+            description: "1 cup, sliced".into(),
+            grams: 150.0,
+            parsed: Parsed::default(),
+        };
+        let copy = portion.clone();
+        assert!(portion.parsed.0.get().is_none());
+        let read: Vec<TextMeasure> = copy.measures().copied().collect();
+        assert!(portion.parsed.0.get().is_some(), "read through the clone");
+        let cup = TextMeasure {
+            meaning: Some(Meaning::Unit(Unit::Cup)),
+            qualified: true,
+            blank: false,
+        };
+        let undetermined = TextMeasure {
+            meaning: None,
+            qualified: false,
+            blank: true,
+        };
+        assert_eq!(read, [undetermined, cup, cup]);
+        assert_eq!(portion.measures().copied().collect::<Vec<_>>(), read);
+    }
+
+    #[test]
     fn unusable_portions_are_refused() {
         assert_eq!(sr(0.0, "cup", 142.0), None, "amount 0");
         assert_eq!(sr(f64::NAN, "cup", 142.0), None);
