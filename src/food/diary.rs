@@ -868,6 +868,7 @@ mod tests {
             modifier: None,
             description: "1 medium".into(),
             grams: 118.0,
+            parsed: Default::default(),
         });
         let logged = entry("a", "2026-03-14", Some(Meal::Breakfast), banana, 100.0);
         let changes = EntryChanges {

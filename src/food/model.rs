@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::food::nutrients::Nutrients;
+use crate::food::portion::Parsed;
 use crate::food::units::Unit;
 
 /// Where a food's data comes from. The same numeric id means different foods in different sources,
@@ -67,6 +68,10 @@ pub struct Portion {
     pub description: String,
     /// Weight of the whole portion in grams.
     pub grams: f64,
+    /// The texts above as unit resolution reads them, read once ([`Portion::measures`]); not
+    /// stored. Build it with `Parsed::default()`.
+    #[serde(skip)]
+    pub parsed: Parsed,
 }
 
 /// The serving a label or the owner defines ("1 bar (40 g)", "1 cup").

@@ -8,6 +8,8 @@
 //! never "large". A leading word the vocabulary does not know is a *descriptive* measure ("steak",
 //! "jar", "pat"): the portion keeps its weight, but no [`Unit`] names it.
 
+use std::sync::{Arc, OnceLock};
+
 use crate::food::model::Portion;
 use crate::food::units::Unit;
 
@@ -33,6 +35,16 @@ pub enum Meaning {
     Volume(f64),
     /// A size no [`Unit`] names. Known so that it is read whole: "extra large" is not large.
     OtherSize,
+}
+
+impl Meaning {
+    /// The [`Unit`] a person would ask for this measure by, if any.
+    pub fn unit(self) -> Option<Unit> {
+        match self {
+            Meaning::Unit(unit) => Some(unit),
+            Meaning::Volume(_) | Meaning::OtherSize => None,
+        }
+    }
 }
 
 /// The measure-word vocabulary: what each spelling means. Spellings are lower-case words separated
@@ -175,10 +187,73 @@ impl PortionText<'_> {
 
     /// The [`Unit`] a person would ask for this portion by, if any.
     pub fn unit(&self) -> Option<Unit> {
-        match self.meaning()? {
-            Meaning::Unit(unit) => Some(unit),
-            Meaning::Volume(_) | Meaning::OtherSize => None,
+        self.meaning()?.unit()
+    }
+}
+
+/// What one text of a [`Portion`] measures: as much of [`parse`]'s reading as unit resolution asks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TextMeasure {
+    /// What the text's measure means; `None` for a descriptive measure ("steak") or none.
+    pub meaning: Option<Meaning>,
+    /// Words follow the measure ("cup, sliced"): the text is not the measure alone.
+    pub qualified: bool,
+    /// The text is empty or USDA's "undetermined": it says nothing about the measure.
+    pub blank: bool,
+}
+
+impl TextMeasure {
+    pub fn read(text: &str) -> TextMeasure {
+        let parsed = parse(text);
+        TextMeasure {
+            meaning: parsed.meaning(),
+            qualified: !parsed.qualifier.is_empty(),
+            blank: text.trim().is_empty() || text.eq_ignore_ascii_case(UNDETERMINED),
         }
+    }
+
+    pub fn unit(&self) -> Option<Unit> {
+        self.meaning?.unit()
+    }
+}
+
+/// A [`Portion`]'s texts as [`Portion::measures`] read them, read on first use and kept: unit
+/// resolution asks them for every portion on every request, and reading one runs [`parse`] over
+/// the whole vocabulary. Clones share it (an `Arc`), so a food cloned out of the catalog snapshot
+/// or the food cache reads each text once per process, not once per request. It is derived from
+/// the portion's texts (never changed after the portion is built), so it takes no part in
+/// equality or serialisation.
+#[derive(Clone, Default)]
+pub struct Parsed(Arc<OnceLock<[Option<TextMeasure>; 3]>>);
+
+impl PartialEq for Parsed {
+    fn eq(&self, _: &Parsed) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Parsed")
+    }
+}
+
+impl Portion {
+    /// What the portion's texts measure, most specific first: USDA's measure unit, its modifier
+    /// (SR Legacy keeps "cup, chopped" there with unit "undetermined"), its description.
+    pub fn measures(&self) -> impl Iterator<Item = &TextMeasure> {
+        self.parsed
+            .0
+            .get_or_init(|| {
+                [
+                    Some(self.unit.as_str()),
+                    self.modifier.as_deref(),
+                    Some(self.description.as_str()),
+                ]
+                .map(|text| text.map(TextMeasure::read))
+            })
+            .iter()
+            .flatten()
     }
 }
 
@@ -402,6 +477,7 @@ impl UsdaPortion<'_> {
             modifier: modifier.map(str::to_string),
             description: text,
             grams,
+            parsed: Parsed::default(),
         })
     }
 }
@@ -642,6 +718,34 @@ mod tests {
         assert_eq!((p.amount, p.unit.as_str()), (1.5, "cups"));
         assert_eq!(fndds("1/2 medium banana", 59.0).unwrap().amount, 0.5);
         assert_eq!(fndds("Quantity not specified", 80.0), None);
+    }
+
+    #[test]
+    fn a_portion_is_read_once_and_its_clones_share_the_reading() {
+        let portion = Portion {
+            amount: 1.0,
+            unit: "undetermined".into(),
+            modifier: Some("cup, sliced".into()),
+            description: "1 cup, sliced".into(),
+            grams: 150.0,
+            parsed: Parsed::default(),
+        };
+        let copy = portion.clone();
+        assert!(portion.parsed.0.get().is_none());
+        let read: Vec<TextMeasure> = copy.measures().copied().collect();
+        assert!(portion.parsed.0.get().is_some(), "read through the clone");
+        let cup = TextMeasure {
+            meaning: Some(Meaning::Unit(Unit::Cup)),
+            qualified: true,
+            blank: false,
+        };
+        let undetermined = TextMeasure {
+            meaning: None,
+            qualified: false,
+            blank: true,
+        };
+        assert_eq!(read, [undetermined, cup, cup]);
+        assert_eq!(portion.measures().copied().collect::<Vec<_>>(), read);
     }
 
     #[test]

@@ -23,6 +23,7 @@ fn food(kcal: f64, protein: f64, cup_grams: f64, medium_grams: f64) -> Food {
         modifier: None,
         description: format!("1 {unit}"),
         grams,
+        parsed: Default::default(),
     };
     Food {
         id: "1".into(),

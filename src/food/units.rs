@@ -480,39 +480,24 @@ fn resolve_per_serving(
     })
 }
 
-/// The texts a portion's measure may be read from, most specific first: USDA's measure unit, its
-/// modifier (SR Legacy keeps "cup, chopped" there with unit "undetermined"), its description.
-fn portion_texts(p: &Portion) -> impl Iterator<Item = &str> {
-    [
-        Some(p.unit.as_str()),
-        p.modifier.as_deref(),
-        Some(p.description.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-}
-
 /// Whether one of the portion's texts measures it in `unit` ("cup, sliced" does for cup; "extra
 /// large" does not for large).
 fn portion_names(p: &Portion, unit: Unit) -> bool {
-    portion_texts(p).any(|t| portion::parse(t).unit() == Some(unit))
+    p.measures().any(|t| t.unit() == Some(unit))
 }
 
 /// A portion is plain for `unit` when none of its texts qualify the measure ("cup" or "1 fl oz",
 /// but not "cup, sliced").
 fn is_plain(p: &Portion, unit: Unit) -> bool {
-    portion_texts(p)
-        .filter(|t| !t.trim().is_empty() && !t.eq_ignore_ascii_case("undetermined"))
-        .all(|t| {
-            let text = portion::parse(t);
-            text.unit() == Some(unit) && text.qualifier.is_empty()
-        })
+    p.measures()
+        .filter(|t| !t.blank)
+        .all(|t| t.unit() == Some(unit) && !t.qualified)
 }
 
 /// Total volume of a portion in mL, when it is a volume measure.
 fn portion_volume_ml(p: &Portion) -> Option<f64> {
-    portion_texts(p)
-        .find_map(|t| match portion::parse(t).meaning()? {
+    p.measures()
+        .find_map(|t| match t.meaning? {
             Meaning::Unit(u) => u.millilitres(),
             Meaning::Volume(ml) => Some(ml),
             Meaning::OtherSize => None,
@@ -609,6 +594,7 @@ mod tests {
             modifier: Some(modifier.into()),
             description: format!("{} {modifier}", fmt_num(amount)),
             grams,
+            parsed: Default::default(),
         }
     }
 
@@ -820,6 +806,7 @@ mod tests {
             modifier: Some("chopped".into()),
             description: String::new(),
             grams: 80.0,
+            parsed: Default::default(),
         };
         // Survey (FNDDS): unit undetermined, a code in modifier, the measure only in the description.
         let medium = Portion {
@@ -828,6 +815,7 @@ mod tests {
             modifier: Some("10205".into()),
             description: "1 medium (7\" to 7-7/8\" long)".into(),
             grams: 118.0,
+            parsed: Default::default(),
         };
         let f = food("Onions, raw", vec![chopped, medium]);
         assert!(close(grams(&f, 1.0, Unit::Cup), 160.0));
@@ -863,6 +851,7 @@ mod tests {
             modifier: None,
             description: "1 each".into(),
             grams: 12.0,
+            parsed: Default::default(),
         };
         assert!(close(
             grams(&food("Crackers", vec![each]), 1.0, Unit::Piece),
@@ -1071,6 +1060,7 @@ mod tests {
             unit: "undetermined".into(),
             amount: 0.5,
             grams: 79.0,
+            parsed: Default::default(),
         };
         assert!(close(
             grams(&food("Rice", vec![half]), 1.0, Unit::Cup),
@@ -1123,5 +1113,72 @@ mod tests {
         assert_eq!(fmt_num(1.0313), "1.031");
         assert_eq!(fmt_num(12345.6), "12346");
         assert_eq!(fmt_num(0.0), "0");
+    }
+
+    /// Milk as the food cache and diary snapshots store it (the JSON `Food` was written as before
+    /// portions kept their read measures).
+    fn stored_milk() -> serde_json::Value {
+        let portion = |modifier: &str, grams: f64| {
+            serde_json::json!({
+                "amount": 1.0,
+                "unit": "undetermined",
+                "modifier": modifier,
+                "description": format!("1 {modifier}"),
+                "grams": grams,
+            })
+        };
+        serde_json::json!({
+            "id": "1",
+            "source": "usda",
+            "name": "Milk, whole, 3.25% milkfat, with added vitamin D",
+            "dataType": "SR Legacy",
+            "basis": { "kind": "per100g" },
+            "nutrients": { "calories": 89.0, "protein_g": 1.09 },
+            "portions": [
+                portion("cup", 244.0),
+                portion("fl oz", 30.5),
+                portion("tbsp", 15.0),
+                portion("quart", 976.0),
+            ],
+        })
+    }
+
+    #[test]
+    fn a_food_is_stored_the_same_and_resolves_identically_after_a_round_trip() {
+        let written = milk();
+        assert_eq!(serde_json::to_value(&written).unwrap(), stored_milk());
+        for food in [milk(), banana(), egg(), butter(), sugar(), apple()] {
+            let read: Food = serde_json::from_str(&serde_json::to_string(&food).unwrap()).unwrap();
+            assert_eq!(read, food);
+            for unit in [
+                Unit::G,
+                Unit::Tsp,
+                Unit::Tbsp,
+                Unit::FlOz,
+                Unit::Cup,
+                Unit::L,
+                Unit::Piece,
+                Unit::Slice,
+                Unit::Small,
+                Unit::Medium,
+                Unit::Large,
+                Unit::Serving,
+            ] {
+                let (before, after) = (resolve(&food, 1.5, unit), resolve(&read, 1.5, unit));
+                assert_eq!(before, after, "{} {unit}", food.name);
+                if let (Ok(b), Ok(a)) = (&before, &after) {
+                    assert_eq!(b.factor.to_bits(), a.factor.to_bits());
+                    assert_eq!(b.grams.map(f64::to_bits), a.grams.map(f64::to_bits));
+                }
+            }
+            // Resolving reads the portions' texts; what is written stays the stored form.
+            assert_eq!(
+                serde_json::to_value(&read).unwrap(),
+                serde_json::to_value(&food).unwrap()
+            );
+        }
+        let resolved: Food = serde_json::from_value(stored_milk()).unwrap();
+        resolve(&resolved, 1.0, Unit::Cup).unwrap();
+        assert_eq!(serde_json::to_value(&resolved).unwrap(), stored_milk());
     }
 }

@@ -111,6 +111,7 @@ pub(super) fn portion_of(row: &SqliteRow) -> Result<Portion, sqlx::Error> {
         modifier: row.try_get("modifier")?,
         description: row.try_get("description")?,
         grams: row.try_get("grams")?,
+        parsed: Default::default(),
     })
 }
 

@@ -467,6 +467,7 @@ fn custom_food(input: SaveFoodInput) -> Result<Food, ToolError> {
                     modifier: None,
                     description: description.clone(),
                     grams,
+                    parsed: Default::default(),
                 }]
             } else {
                 vec![]
