@@ -145,6 +145,26 @@ mod tests {
     }
 
     #[test]
+    fn memoised_stems_are_snowballs() {
+        for word in [
+            "bananas",
+            "berries",
+            "fried",
+            "mayonnaise",
+            "bananas",
+            "berries",
+            "2%",
+        ] {
+            let snowball = if word.chars().any(char::is_numeric) {
+                word.to_string()
+            } else {
+                STEMMER.stem(word).into_owned()
+            };
+            assert_eq!(stem(word), snowball, "{word}");
+        }
+    }
+
+    #[test]
     fn near_spellings_count_in_longer_words_only() {
         assert!(near_spelling("brocoli", "broccoli"));
         assert!(near_spelling("straberri", "strawberri"));
