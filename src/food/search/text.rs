@@ -1,12 +1,27 @@
 //! Search text: words folded to lower case without diacritics, stop words dropped, and stemmed with
 //! Snowball's English stemmer, the same way for queries and food names so that both meet.
 
+use std::cell::RefCell;
+use std::num::NonZeroUsize;
 use std::sync::LazyLock;
 
+use lru::LruCache;
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
+
+/// How many words each thread keeps stemmed: the catalog's and the vocabulary's words, which are
+/// most of what is ever stemmed, fit many times over; odd query words cannot grow it without end.
+const STEM_MEMO: NonZeroUsize = NonZeroUsize::new(16_384).expect("nonzero");
+
+thread_local! {
+    /// Snowball stems computed before. Ranking stems each candidate's words several times per query
+    /// and the same catalog words across queries, and Snowball (with its allocations) was most of a
+    /// ranking's time; the stem is a pure function of the word, so a memo changes no result. One per
+    /// thread: no lock on the search path.
+    static STEMS: RefCell<LruCache<String, String>> = RefCell::new(LruCache::new(STEM_MEMO));
+}
 
 /// Words that carry no identity in food names ("Peaches, canned, in heavy syrup").
 const STOP_WORDS: &[&str] = &[
@@ -37,10 +52,16 @@ pub(crate) fn is_stop_word(word: &str) -> bool {
 /// A folded word's stem: bananas → banana, berries → berri, fried → fri. Words with digits stay.
 pub(crate) fn stem(word: &str) -> String {
     if word.chars().any(char::is_numeric) {
-        word.to_string()
-    } else {
-        STEMMER.stem(word).into_owned()
+        return word.to_string();
     }
+    STEMS.with_borrow_mut(|memo| {
+        if let Some(stem) = memo.get(word) {
+            return stem.clone();
+        }
+        let stem = STEMMER.stem(word).into_owned();
+        memo.put(word.to_string(), stem.clone());
+        stem
+    })
 }
 
 /// The content words of a text, stemmed, in order.
@@ -121,6 +142,26 @@ mod tests {
         assert_eq!(tokens("tomatoes"), tokens("tomato"));
         assert_eq!(tokens("3.25% milkfat"), ["3", "25", "milkfat"]);
         assert!(tokens(",,, !!").is_empty());
+    }
+
+    #[test]
+    fn memoised_stems_are_snowballs() {
+        for word in [
+            "bananas",
+            "berries",
+            "fried",
+            "mayonnaise",
+            "bananas",
+            "berries",
+            "2%",
+        ] {
+            let snowball = if word.chars().any(char::is_numeric) {
+                word.to_string()
+            } else {
+                STEMMER.stem(word).into_owned()
+            };
+            assert_eq!(stem(word), snowball, "{word}");
+        }
     }
 
     #[test]
