@@ -7,7 +7,7 @@
 //! `bench/compare.sh` starts food-mcp and the TypeScript anchor and runs this. Directly:
 //! `BENCH_TARGETS="food-mcp=http://127.0.0.1:3000,ts-seed=http://localhost:3100" cargo bench --bench compare`
 //! (env: BENCH_REQUESTS per round, default 5000; BENCH_CONCURRENCY, default 32; BENCH_ROUNDS, default 3;
-//! BENCH_OVERLOAD, default "128,512").
+//! BENCH_OVERLOAD, default "128,512"; BENCH_CASES, words of the case labels to keep, e.g. "catalog,ping").
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -324,6 +324,7 @@ fn env_list(name: &str, default: &str) -> Vec<usize> {
 /// food-mcp's get_nutrition of the catalog food and of a saved food, food-mcp's tools/list and
 /// ping, and the floor (a bare axum JSON answer, `examples/axum_floor.rs`); then food-mcp's catalog
 /// get_nutrition and the anchor at each of `BENCH_OVERLOAD` connections (p99 and errors).
+/// `BENCH_CASES=catalog,ping` keeps only the cases whose label holds one of the words.
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Ok(spec) = std::env::var("BENCH_TARGETS") else {
@@ -396,6 +397,10 @@ async fn main() -> anyhow::Result<()> {
         };
         cases.push(Case::new("axum floor", &floor, json!({}), "133.5").await?);
     }
+    // BENCH_CASES: only the cases whose label holds one of these words (to profile one path).
+    if let Ok(only) = std::env::var("BENCH_CASES") {
+        cases.retain(|case| only.split(',').any(|word| case.label.contains(word.trim())));
+    }
     let means = rounds(&cases, rounds_n, requests, concurrency).await?;
     let mean = |label: &str| {
         cases
@@ -403,10 +408,7 @@ async fn main() -> anyhow::Result<()> {
             .position(|c| c.label == label)
             .map(|i| means[i])
     };
-    let catalog_rps = means[cases
-        .iter()
-        .position(|c| c.label == catalog.label)
-        .unwrap_or(0)];
+    let catalog_rps = mean(&catalog.label).unwrap_or(0.0);
     for (other, what) in [
         (
             "ts-seed get_nutrition",

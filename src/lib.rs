@@ -2,6 +2,7 @@
 //!
 //! Crate map, from the bottom layer up (a module only imports modules listed before it, except
 //! `storage`, which implements the ports for `app` to wire in):
+//! - [`memory`]: the global allocator (mimalloc) and handing freed memory back to the OS.
 //! - [`clock`]: wall-clock unix seconds, replaceable in tests.
 //! - [`telemetry`]: logs (text or JSON, trace ids, redaction), OpenTelemetry export, HTTP spans, metrics.
 //! - [`config`]: layered settings (defaults, file, `.env`, environment).
@@ -35,6 +36,7 @@ pub mod first_run;
 pub mod food;
 pub mod http;
 pub mod mcp;
+pub mod memory;
 pub mod ports;
 pub mod sources;
 pub mod storage;

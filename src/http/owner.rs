@@ -203,10 +203,12 @@ async fn hash(password: String) -> Result<String, OwnerError> {
     let salt = SaltString::encode_b64(&random.hash().as_bytes()[..16])
         .map_err(|e| OwnerError::Hash(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
-        Argon2::default()
+        let hashed = Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| OwnerError::Hash(e.to_string()))
+            .map_err(|e| OwnerError::Hash(e.to_string()));
+        crate::memory::release_freed();
+        hashed
     })
     .await
     .map_err(|e| OwnerError::Hash(e.to_string()))?
