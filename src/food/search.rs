@@ -294,9 +294,15 @@ impl Reading {
             if let Some((state, len)) = vocabulary.cooking_at(&written[i..]) {
                 cooking.push(state);
                 i += len;
-            } else if let Some(term) = vocabulary.soft_at(&written[i..]).filter(|t| {
-                !(i > 0 && i + t.written.len() == words.len() && vocabulary.dish_words.contains(t))
-            }) {
+            } else if let Some(term) = vocabulary
+                .soft_at(&written[i..])
+                .filter(|t| {
+                    !(i > 0
+                        && i + t.written.len() == words.len()
+                        && vocabulary.dish_words.contains(t))
+                })
+                .or_else(|| vocabulary.implied_at(&written[i..], &stems))
+            {
                 soft.push(term.stems.clone());
                 i += term.written.len();
             } else {
@@ -1312,6 +1318,25 @@ mod tests {
         assert_eq!(core("poke bowl"), ["poke", "bowl"]);
         assert_eq!(core("bowl of rice"), ["rice"]);
         assert!(match_score("poke bowl", "Pokeberry shoots, (poke), raw", None) < 0.5);
+    }
+
+    #[test]
+    fn a_modifier_naming_the_ordinary_form_costs_little() {
+        // SR's granulated sugar is white sugar, its Jams and preserves the strawberry jam.
+        let sugar = match_score("white sugar", "Sugars, granulated", None);
+        assert!(sugar >= 0.8, "{sugar}");
+        assert!(match_score("strawberry jam", "Jams and preserves", None) >= 0.8);
+        assert!(match_score("unsalted almonds", "Nuts, almonds", None) >= 0.8);
+        // A name having the modifier still comes first.
+        let ranked = rank(
+            "tomato ketchup",
+            vec![usda("1", "Catsup"), usda("2", "Catsup, tomato, low sodium")],
+        );
+        assert!(ranked.iter().all(|r| r.match_score >= CONFIDENT_MATCH));
+        // Only the ordinary form: another modifier is still a missing word.
+        assert!(match_score("brown sugar", "Sugars, granulated", None) < 0.5);
+        assert!(match_score("scotch egg", "Egg, whole, raw, fresh", None) < 0.5);
+        assert!(match_score("strawberry", "Jams and preserves", None) < 0.5);
     }
 
     #[test]
