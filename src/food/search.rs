@@ -453,7 +453,14 @@ fn score_reading(
                 && name.weight(s) > 0.0
         })
         .count();
-    penalty += (unnamed as f64 * IDENTITY_MISS).min(MAX_IDENTITY_MISS);
+    // A product named by its brand is what the brand sells ("velveeta" is a process cheese spread):
+    // its kind words tell its products apart, at half the cost.
+    let identity_miss = if context.brand_named {
+        IDENTITY_MISS / 2.0
+    } else {
+        IDENTITY_MISS
+    };
+    penalty += (unnamed as f64 * identity_miss).min(MAX_IDENTITY_MISS);
 
     let mut covered_weight: f64 = covered
         .iter()
@@ -1423,6 +1430,23 @@ mod tests {
             ["2", "1"],
             "the generic food before a chain's"
         );
+    }
+
+    #[test]
+    fn a_product_named_by_its_brand_pays_half_for_its_kind_words() {
+        let named = match_score(
+            "velveeta",
+            "KRAFT VELVEETA Pasteurized Process Cheese Spread",
+            None,
+        );
+        assert!(named >= CONFIDENT_MATCH, "{named}");
+        // Its kind words still tell the brand's products apart.
+        let light = match_score(
+            "velveeta",
+            "KRAFT VELVEETA LIGHT Reduced Fat Pasteurized Process Cheese Product",
+            None,
+        );
+        assert!(light < named, "{light} {named}");
     }
 
     #[test]
