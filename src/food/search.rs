@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::food::model::{FoodSummary, Source};
-use name::{Name, is_brand_word};
+use name::{Name, brand_flags};
 pub use text::typo_keys;
 use text::{near_spelling, stem, tokens};
 use vocabulary::{Cooking, Phrase, Vocabulary, contains_phrase, vocabulary};
@@ -838,8 +838,9 @@ fn brand_runs_in_name(name: &str) -> (Vec<Vec<String>>, BTreeSet<String>) {
     let mut runs: Vec<Vec<String>> = Vec::new();
     let mut others = BTreeSet::new();
     let mut open = false;
-    for word in main_text(name).split_whitespace() {
-        let brand = is_brand_word(word);
+    let text = main_text(name);
+    let written: Vec<&str> = text.split_whitespace().collect();
+    for (word, brand) in written.iter().zip(brand_flags(&written)) {
         for (i, part) in word.split(',').enumerate() {
             if i > 0 {
                 open = false;
