@@ -361,10 +361,16 @@ impl Name {
                     put(&mut result.weights, h, HEAD);
                 }
             }
-            // An aside on the food's own segment (or standing alone right after it) names the food
-            // again: "Chickpeas (garbanzo beans, bengal gram)", "Tangerines, (mandarin oranges)".
+            // An aside on the food's own segment, standing alone after it, or on a later segment
+            // ending in the head names the food again: "Chickpeas (garbanzo beans, bengal gram)",
+            // "Tangerines, (mandarin oranges)", "Fish, salmon, chinook, smoked, (lox)", "Butter,
+            // Clarified butter (ghee)".
+            let ends_in_head = segment
+                .written
+                .last()
+                .is_some_and(|(w, _)| result.heads.contains(&stem(&fold(w))));
             let attached = index == identity_index
-                || (index == identity_index + 1 && segment.written.is_empty());
+                || (index > identity_index && (segment.written.is_empty() || ends_in_head));
             for aside in &segment.asides {
                 let written = words(aside);
                 let describes = written.iter().any(|w| w == "and")
@@ -494,6 +500,12 @@ mod tests {
         assert!(n.synonyms.contains(&one("garbanzo")) && n.heads.contains(&one("chickpeas")));
         let n = analyse("Tangerines, (mandarin oranges), raw");
         assert!(n.synonyms.contains(&one("mandarin")));
+        let n = analyse("Fish, salmon, chinook, smoked, (lox), regular");
+        assert!(n.synonyms.contains(&one("lox")), "an aside standing alone");
+        let n = analyse("Butter, Clarified butter (ghee)");
+        assert!(n.synonyms.contains(&one("ghee")), "an aside on the head again");
+        let n = analyse("Potatoes, baked, flesh (without salt)");
+        assert!(n.synonyms.is_empty(), "an aside on a qualifier");
         let n = analyse("Braunschweiger (a liver sausage), pork");
         assert!(n.synonyms.is_empty(), "a description is no synonym");
         let n = analyse("Nuts, hazelnuts or filberts");
