@@ -348,7 +348,20 @@ fn score_reading(
     if reading.core.is_empty() {
         return 0.0;
     }
-    let (form, penalized) = form_penalty(reading, name, context.brand_named, vocabulary);
+    let last = reading.core.len() - 1;
+    let named = &reading.core[last].stem;
+    // "naan" for "Bread, naan": SR files the food under its class, and no result is a naan of its
+    // own; "banana" for "Bread, banana" is not, as "Bananas, raw" has the word as its head.
+    let kind_named = (reading.ordered || reading.core.len() == 1)
+        && !name.heads.contains(named)
+        && name.kinds.contains(named)
+        && context
+            .result_heads
+            .is_some_and(|heads| !heads.contains(named));
+    // Named by its brand or a synonym ("tabasco", "ghee"), the food is the class of thing its head
+    // says: Tabasco is a sauce, ghee a butter.
+    let named_otherwise = context.brand_named || name.synonyms.contains(named);
+    let (form, penalized) = form_penalty(reading, name, named_otherwise, vocabulary);
     let weight = |stem: &str| {
         if penalized.contains(stem) {
             0.0
@@ -361,7 +374,6 @@ fn score_reading(
     let (mut credit, mut found) = (0.0, 0_usize);
     let mut head: f64 = 0.0;
     let mut penalty = form;
-    let last = reading.core.len() - 1;
     for (k, q) in reading.core.iter().enumerate() {
         let position = if k == last || !reading.ordered {
             1.0
@@ -430,16 +442,7 @@ fn score_reading(
             penalty += SOFT_MISS;
         }
     }
-    // "naan" for "Bread, naan": SR files the food under its class, and no result is a naan of its
-    // own; "banana" for "Bread, banana" is not, as "Bananas, raw" has the word as its head.
-    if head == 0.0
-        && (reading.ordered || reading.core.len() == 1)
-        && found == reading.core.len()
-        && context
-            .result_heads
-            .is_some_and(|heads| !heads.contains(&reading.core[last].stem))
-        && name.kinds.contains(&reading.core[last].stem)
-    {
+    if head == 0.0 && kind_named && found == reading.core.len() {
         head = KIND_CREDIT;
     }
     let recall = credit / reading.core.len() as f64;
@@ -504,7 +507,7 @@ fn score_reading(
 fn form_penalty(
     reading: &Reading,
     name: &Name,
-    brand_named: bool,
+    named_otherwise: bool,
     vocabulary: &Vocabulary,
 ) -> (f64, BTreeSet<String>) {
     let mut penalized = BTreeSet::new();
@@ -531,8 +534,11 @@ fn form_penalty(
                 .iter()
                 .any(|p| term.stems.iter().all(|s| p.contains(s)))
             || seen.iter().any(|s| contains_phrase(s, &term.written))
-            // The product a query names by its brand is that kind of thing: Tabasco is a sauce.
-            || (brand_named && term.stems.iter().all(|s| name.heads.contains(s)))
+            // The food a query names by its brand, kind or synonym is the kind of thing its head
+            // says: Tabasco is a sauce.
+            || (named_otherwise && term.stems.iter().all(|s| name.heads.contains(s)))
+            // A class prefix is no part of the food: "Seeds, sesame butter" is no seed.
+            || (variant.segment && term.stems.iter().all(|s| name.category.contains(s)))
         {
             continue;
         }
@@ -1448,6 +1454,21 @@ mod tests {
             None,
         );
         assert!(light < named, "{light} {named}");
+    }
+
+    #[test]
+    fn a_food_named_by_a_synonym_is_the_kind_its_head_says() {
+        // Ghee is a butter: "butter" is no processed form of it.
+        let ghee = match_score("ghee", "Butter, Clarified butter (ghee)", None);
+        assert!(ghee >= 0.8, "{ghee}");
+        assert!(match_score("lox", "Fish, salmon, chinook, smoked, (lox), regular", None) >= 0.7);
+        // A class prefix is no part of the food: "Seeds, …" is not the seeds of a food.
+        let v = vocabulary();
+        let reading = &Query::parse("sesame", v).readings[0];
+        let (_, penalized) = form_penalty(reading, &Name::analyse("Seeds, sesame flour", v), false, v);
+        assert!(!penalized.contains("seed"), "{penalized:?}");
+        let (_, penalized) = form_penalty(reading, &Name::analyse("Pumpkin, seeds", v), false, v);
+        assert!(penalized.contains("seed"), "{penalized:?}");
     }
 
     #[test]
