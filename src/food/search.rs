@@ -57,8 +57,8 @@ const COOKING_NEAR_COST: f64 = 0.02;
 const COOKING_GENERIC_COST: f64 = 0.04;
 const COOKING_MISS: f64 = 0.08;
 const COOKING_CONTRADICTED: f64 = 0.15;
-/// A reading through an alias scores a little under the query's own words, so that a food named
-/// exactly as the query says wins a tie.
+/// A reading through an alias that replaces a query word scores a little under the query's own
+/// words, so that a food named exactly as the query says wins a tie.
 const ALIAS_FACTOR: f64 = 0.97;
 /// At most this many readings of one query (its own words and alias replacements).
 const MAX_READINGS: usize = 8;
@@ -184,13 +184,19 @@ impl Query {
             }
             words
         };
+        // A replacement keeping every word of the query only says which variety it means ("sausage"
+        // → pork sausage link/patty): a name matching it is named as the query says, at full weight.
+        let alias_factor = |words: &[QueryWord]| {
+            if own.iter().all(|w| words.iter().any(|r| r.stem == w.stem)) {
+                factor
+            } else {
+                factor * ALIAS_FACTOR
+            }
+        };
         for (at, len, to) in &matches {
             for replacement in to.iter() {
-                sequences.push((
-                    replace(&[(*at, *len, replacement)]),
-                    factor * ALIAS_FACTOR,
-                    false,
-                ));
+                let words = replace(&[(*at, *len, replacement)]);
+                sequences.push((words.clone(), alias_factor(&words), false));
             }
         }
         if matches.len() > 1 {
@@ -198,7 +204,8 @@ impl Query {
                 .iter()
                 .map(|(at, len, to)| (*at, *len, &to[0]))
                 .collect();
-            sequences.push((replace(&all), factor * ALIAS_FACTOR, false));
+            let words = replace(&all);
+            sequences.push((words.clone(), alias_factor(&words), false));
         }
         for (words, factor, ordered) in sequences {
             if self.readings.len() >= MAX_READINGS {
@@ -618,7 +625,7 @@ fn known_words<'a>(names: impl Iterator<Item = &'a Name>) -> HashMap<String, usi
 ///   "saffron risotto"). Such results are never confident, whatever else they match.
 ///
 /// The query is read as written, through the vocabulary (`vocabulary.toml`: "aubergine" is also
-/// "eggplant"; an alias reading counts 0.97 of its score), and with words the name spells otherwise
+/// "eggplant"; an alias reading replacing a query word counts 0.97 of its score), and with words the name spells otherwise
 /// respelled (a near spelling 0.85, joined or split words 0.9). The name's words are weighed by their
 /// role ([`name`]): the head noun of the food's own segment 2, its other words 1, qualifiers 0.5ⁿ by
 /// how late they come, class prefixes ("Nuts, …"), brands, default-form words ("raw", "commercially
@@ -1367,6 +1374,23 @@ mod tests {
             ],
         );
         assert_eq!(ids(&ranked), ["2", "1"]);
+        // A replacement keeping the query's words names a variety: it is read at full weight, so
+        // the default variety wins over another read through the query's own words.
+        let ranked = rank(
+            "sausages",
+            vec![
+                usda("1", "Sausage, turkey, fresh, raw"),
+                usda("2", "Pork sausage, link/patty, cooked, pan-fried"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        let v = vocabulary();
+        let factors: Vec<f64> = Query::parse("aubergine", v)
+            .readings
+            .iter()
+            .map(|r| r.factor)
+            .collect();
+        assert_eq!(factors, [1.0, ALIAS_FACTOR], "a translation still counts 0.97");
     }
 
     #[test]
