@@ -1391,6 +1391,14 @@ mod tests {
             .map(|r| r.factor)
             .collect();
         assert_eq!(factors, [1.0, ALIAS_FACTOR], "a translation still counts 0.97");
+        let ranked = rank(
+            "rice",
+            vec![
+                usda("1", "Wild rice, raw"),
+                usda("2", "Rice, white, long-grain, regular, raw, enriched"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
     }
 
     #[test]
