@@ -626,18 +626,19 @@ fn known_words<'a>(names: impl Iterator<Item = &'a Name>) -> HashMap<String, usi
 ///   "saffron risotto"). Such results are never confident, whatever else they match.
 ///
 /// The query is read as written, through the vocabulary (`vocabulary.toml`: "aubergine" is also
-/// "eggplant"; an alias reading replacing a query word counts 0.97 of its score), and with words the name spells otherwise
-/// respelled (a near spelling 0.85, joined or split words 0.9). The name's words are weighed by their
-/// role ([`name`]): the head noun of the food's own segment 2, its other words 1, qualifiers 0.5ⁿ by
-/// how late they come, class prefixes ("Nuts, …"), brands, default-form words ("raw", "commercially
-/// prepared") and asides 0. The score blends how many query words the name has (0.6; 0.6 of a word
-/// found only inside an ingredient clause), how much of the name's weight the query covers (0.25)
-/// and whether the query names the head (0.15; less when the head is not the query's last word, as
-/// "milk" in "milk chocolate", or is named only by an aside's synonym; 0.9 when the query names the
-/// product by its brand, or, among results none of which has the word as its head, names the kind SR
-/// files under a class, "naan" for "Bread, naan"). A missing word scales the
-/// blend under 0.5; forms the query did not ask for (`variants` in the vocabulary) and cooking
-/// states no word of the name meets cost a little.
+/// "eggplant"; an alias reading replacing a query word counts 0.97 of its score), and with words
+/// the name spells otherwise respelled (a near spelling 0.85, joined or split words 0.9). The
+/// name's words are weighed by their role ([`name`]): the head noun of the food's own segment 2,
+/// its other words 1, qualifiers 0.5ⁿ by how late they come, class prefixes ("Nuts, …"), brands,
+/// default-form words ("raw", "commercially prepared") and asides 0. The score blends how many
+/// query words the name has (0.6; 0.6 of a word found only inside an ingredient clause), how much
+/// of the name's weight the query covers (0.25) and whether the query names the head (0.15; less
+/// when the head is not the query's last word, as "milk" in "milk chocolate", or is named only by
+/// an aside's synonym; 0.9 when the query names the product by its brand, or, among results none of
+/// which has the word as its head, names the kind SR files under a class, "naan" for "Bread,
+/// naan"). A missing word scales the blend under 0.5 (not a modifier the vocabulary knows as the
+/// food's ordinary form, "white" sugar: that is soft); forms the query did not ask for (`variants`
+/// in the vocabulary) and cooking states no word of the name meets cost a little.
 pub fn match_score(query: &str, name: &str, brand: Option<&str>) -> f64 {
     let vocabulary = vocabulary();
     let mut query = Query::parse(query, vocabulary);
@@ -1392,7 +1393,11 @@ mod tests {
             .iter()
             .map(|r| r.factor)
             .collect();
-        assert_eq!(factors, [1.0, ALIAS_FACTOR], "a translation still counts 0.97");
+        assert_eq!(
+            factors,
+            [1.0, ALIAS_FACTOR],
+            "a translation still counts 0.97"
+        );
         let ranked = rank(
             "rice",
             vec![
@@ -1499,7 +1504,8 @@ mod tests {
         // A class prefix is no part of the food: "Seeds, …" is not the seeds of a food.
         let v = vocabulary();
         let reading = &Query::parse("sesame", v).readings[0];
-        let (_, penalized) = form_penalty(reading, &Name::analyse("Seeds, sesame flour", v), false, v);
+        let (_, penalized) =
+            form_penalty(reading, &Name::analyse("Seeds, sesame flour", v), false, v);
         assert!(!penalized.contains("seed"), "{penalized:?}");
         let (_, penalized) = form_penalty(reading, &Name::analyse("Pumpkin, seeds", v), false, v);
         assert!(penalized.contains("seed"), "{penalized:?}");

@@ -503,7 +503,10 @@ mod tests {
         let n = analyse("Fish, salmon, chinook, smoked, (lox), regular");
         assert!(n.synonyms.contains(&one("lox")), "an aside standing alone");
         let n = analyse("Butter, Clarified butter (ghee)");
-        assert!(n.synonyms.contains(&one("ghee")), "an aside on the head again");
+        assert!(
+            n.synonyms.contains(&one("ghee")),
+            "an aside on the head again"
+        );
         let n = analyse("Potatoes, baked, flesh (without salt)");
         assert!(n.synonyms.is_empty(), "an aside on a qualifier");
         let n = analyse("Braunschweiger (a liver sausage), pork");
@@ -524,9 +527,16 @@ mod tests {
         );
         assert!(n.has_written(&words("no cheese")));
         let n = analyse("Candies, MARS SNACKFOOD US, TWIX Caramel Cookie Bars");
-        assert_eq!(n.heads, [one("bars")].into(), "US is part of the brand label");
+        assert_eq!(
+            n.heads,
+            [one("bars")].into(),
+            "US is part of the brand label"
+        );
         let n = analyse("WENDY'S, DAVE'S Hot 'N Juicy 1/4 LB, single");
-        assert!(!n.brands.contains(&one("lb")), "a unit in capitals is no brand");
+        assert!(
+            !n.brands.contains(&one("lb")),
+            "a unit in capitals is no brand"
+        );
         let n = analyse("Oats (Includes foods for USDA's Food Distribution Program)");
         assert_eq!(n.heads, [one("oats")].into());
         assert_eq!(n.head_weight(), HEAD);
