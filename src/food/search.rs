@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::food::model::{FoodSummary, Source};
-use name::{Name, is_brand_word};
+use name::{Name, brand_flags};
 pub use text::typo_keys;
 use text::{near_spelling, stem, tokens};
 use vocabulary::{Cooking, Phrase, Vocabulary, contains_phrase, vocabulary};
@@ -57,8 +57,8 @@ const COOKING_NEAR_COST: f64 = 0.02;
 const COOKING_GENERIC_COST: f64 = 0.04;
 const COOKING_MISS: f64 = 0.08;
 const COOKING_CONTRADICTED: f64 = 0.15;
-/// A reading through an alias scores a little under the query's own words, so that a food named
-/// exactly as the query says wins a tie.
+/// A reading through an alias that replaces a query word scores a little under the query's own
+/// words, so that a food named exactly as the query says wins a tie.
 const ALIAS_FACTOR: f64 = 0.97;
 /// At most this many readings of one query (its own words and alias replacements).
 const MAX_READINGS: usize = 8;
@@ -184,13 +184,19 @@ impl Query {
             }
             words
         };
+        // A replacement keeping every word of the query only says which variety it means ("sausage"
+        // → pork sausage link/patty): a name matching it is named as the query says, at full weight.
+        let alias_factor = |words: &[QueryWord]| {
+            if own.iter().all(|w| words.iter().any(|r| r.stem == w.stem)) {
+                factor
+            } else {
+                factor * ALIAS_FACTOR
+            }
+        };
         for (at, len, to) in &matches {
             for replacement in to.iter() {
-                sequences.push((
-                    replace(&[(*at, *len, replacement)]),
-                    factor * ALIAS_FACTOR,
-                    false,
-                ));
+                let words = replace(&[(*at, *len, replacement)]);
+                sequences.push((words.clone(), alias_factor(&words), false));
             }
         }
         if matches.len() > 1 {
@@ -198,7 +204,8 @@ impl Query {
                 .iter()
                 .map(|(at, len, to)| (*at, *len, &to[0]))
                 .collect();
-            sequences.push((replace(&all), factor * ALIAS_FACTOR, false));
+            let words = replace(&all);
+            sequences.push((words.clone(), alias_factor(&words), false));
         }
         for (words, factor, ordered) in sequences {
             if self.readings.len() >= MAX_READINGS {
@@ -223,7 +230,8 @@ impl Query {
             let w = &own[i];
             if let Some(next) = own.get(i + 1) {
                 let joined = format!("{}{}", w.surface, next.surface);
-                if known.contains_key(&joined) {
+                // "flax seeds" is "flaxseed": the joined word may be an inflection of the name's.
+                if known.contains_key(&joined) || known.contains_key(&stem(&joined)) {
                     words.push(QueryWord {
                         stem: stem(&joined),
                         surface: joined,
@@ -294,9 +302,15 @@ impl Reading {
             if let Some((state, len)) = vocabulary.cooking_at(&written[i..]) {
                 cooking.push(state);
                 i += len;
-            } else if let Some(term) = vocabulary.soft_at(&written[i..]).filter(|t| {
-                !(i > 0 && i + t.written.len() == words.len() && vocabulary.dish_words.contains(t))
-            }) {
+            } else if let Some(term) = vocabulary
+                .soft_at(&written[i..])
+                .filter(|t| {
+                    !(i > 0
+                        && i + t.written.len() == words.len()
+                        && vocabulary.dish_words.contains(t))
+                })
+                .or_else(|| vocabulary.implied_at(&written[i..], &stems))
+            {
                 soft.push(term.stems.clone());
                 i += term.written.len();
             } else {
@@ -342,7 +356,20 @@ fn score_reading(
     if reading.core.is_empty() {
         return 0.0;
     }
-    let (form, penalized) = form_penalty(reading, name, context.brand_named, vocabulary);
+    let last = reading.core.len() - 1;
+    let named = &reading.core[last].stem;
+    // "naan" for "Bread, naan": SR files the food under its class, and no result is a naan of its
+    // own; "banana" for "Bread, banana" is not, as "Bananas, raw" has the word as its head.
+    let kind_named = (reading.ordered || reading.core.len() == 1)
+        && !name.heads.contains(named)
+        && name.kinds.contains(named)
+        && context
+            .result_heads
+            .is_some_and(|heads| !heads.contains(named));
+    // Named by its brand or a synonym ("tabasco", "ghee"), the food is the class of thing its head
+    // says: Tabasco is a sauce, ghee a butter.
+    let named_otherwise = context.brand_named || name.synonyms.contains(named);
+    let (form, penalized) = form_penalty(reading, name, named_otherwise, vocabulary);
     let weight = |stem: &str| {
         if penalized.contains(stem) {
             0.0
@@ -355,7 +382,6 @@ fn score_reading(
     let (mut credit, mut found) = (0.0, 0_usize);
     let mut head: f64 = 0.0;
     let mut penalty = form;
-    let last = reading.core.len() - 1;
     for (k, q) in reading.core.iter().enumerate() {
         let position = if k == last || !reading.ordered {
             1.0
@@ -424,16 +450,7 @@ fn score_reading(
             penalty += SOFT_MISS;
         }
     }
-    // "naan" for "Bread, naan": SR files the food under its class, and no result is a naan of its
-    // own; "banana" for "Bread, banana" is not, as "Bananas, raw" has the word as its head.
-    if head == 0.0
-        && (reading.ordered || reading.core.len() == 1)
-        && found == reading.core.len()
-        && context
-            .result_heads
-            .is_some_and(|heads| !heads.contains(&reading.core[last].stem))
-        && name.kinds.contains(&reading.core[last].stem)
-    {
+    if head == 0.0 && kind_named && found == reading.core.len() {
         head = KIND_CREDIT;
     }
     let recall = credit / reading.core.len() as f64;
@@ -447,7 +464,14 @@ fn score_reading(
                 && name.weight(s) > 0.0
         })
         .count();
-    penalty += (unnamed as f64 * IDENTITY_MISS).min(MAX_IDENTITY_MISS);
+    // A product named by its brand is what the brand sells ("velveeta" is a process cheese spread):
+    // its kind words tell its products apart, at half the cost.
+    let identity_miss = if context.brand_named {
+        IDENTITY_MISS / 2.0
+    } else {
+        IDENTITY_MISS
+    };
+    penalty += (unnamed as f64 * identity_miss).min(MAX_IDENTITY_MISS);
 
     let mut covered_weight: f64 = covered
         .iter()
@@ -491,7 +515,7 @@ fn score_reading(
 fn form_penalty(
     reading: &Reading,
     name: &Name,
-    brand_named: bool,
+    named_otherwise: bool,
     vocabulary: &Vocabulary,
 ) -> (f64, BTreeSet<String>) {
     let mut penalized = BTreeSet::new();
@@ -518,8 +542,11 @@ fn form_penalty(
                 .iter()
                 .any(|p| term.stems.iter().all(|s| p.contains(s)))
             || seen.iter().any(|s| contains_phrase(s, &term.written))
-            // The product a query names by its brand is that kind of thing: Tabasco is a sauce.
-            || (brand_named && term.stems.iter().all(|s| name.heads.contains(s)))
+            // The food a query names by its brand, kind or synonym is the kind of thing its head
+            // says: Tabasco is a sauce.
+            || (named_otherwise && term.stems.iter().all(|s| name.heads.contains(s)))
+            // A class prefix is no part of the food: "Seeds, sesame butter" is no seed.
+            || (variant.segment && term.stems.iter().all(|s| name.category.contains(s)))
         {
             continue;
         }
@@ -599,18 +626,19 @@ fn known_words<'a>(names: impl Iterator<Item = &'a Name>) -> HashMap<String, usi
 ///   "saffron risotto"). Such results are never confident, whatever else they match.
 ///
 /// The query is read as written, through the vocabulary (`vocabulary.toml`: "aubergine" is also
-/// "eggplant"; an alias reading counts 0.97 of its score), and with words the name spells otherwise
-/// respelled (a near spelling 0.85, joined or split words 0.9). The name's words are weighed by their
-/// role ([`name`]): the head noun of the food's own segment 2, its other words 1, qualifiers 0.5ⁿ by
-/// how late they come, class prefixes ("Nuts, …"), brands, default-form words ("raw", "commercially
-/// prepared") and asides 0. The score blends how many query words the name has (0.6; 0.6 of a word
-/// found only inside an ingredient clause), how much of the name's weight the query covers (0.25)
-/// and whether the query names the head (0.15; less when the head is not the query's last word, as
-/// "milk" in "milk chocolate", or is named only by an aside's synonym; 0.9 when the query names the
-/// product by its brand, or, among results none of which has the word as its head, names the kind SR
-/// files under a class, "naan" for "Bread, naan"). A missing word scales the
-/// blend under 0.5; forms the query did not ask for (`variants` in the vocabulary) and cooking
-/// states no word of the name meets cost a little.
+/// "eggplant"; an alias reading replacing a query word counts 0.97 of its score), and with words
+/// the name spells otherwise respelled (a near spelling 0.85, joined or split words 0.9). The
+/// name's words are weighed by their role ([`name`]): the head noun of the food's own segment 2,
+/// its other words 1, qualifiers 0.5ⁿ by how late they come, class prefixes ("Nuts, …"), brands,
+/// default-form words ("raw", "commercially prepared") and asides 0. The score blends how many
+/// query words the name has (0.6; 0.6 of a word found only inside an ingredient clause), how much
+/// of the name's weight the query covers (0.25) and whether the query names the head (0.15; less
+/// when the head is not the query's last word, as "milk" in "milk chocolate", or is named only by
+/// an aside's synonym; 0.9 when the query names the product by its brand, or, among results none of
+/// which has the word as its head, names the kind SR files under a class, "naan" for "Bread,
+/// naan"). A missing word scales the blend under 0.5 (not a modifier the vocabulary knows as the
+/// food's ordinary form, "white" sugar: that is soft); forms the query did not ask for (`variants`
+/// in the vocabulary) and cooking states no word of the name meets cost a little.
 pub fn match_score(query: &str, name: &str, brand: Option<&str>) -> f64 {
     let vocabulary = vocabulary();
     let mut query = Query::parse(query, vocabulary);
@@ -825,8 +853,9 @@ fn brand_runs_in_name(name: &str) -> (Vec<Vec<String>>, BTreeSet<String>) {
     let mut runs: Vec<Vec<String>> = Vec::new();
     let mut others = BTreeSet::new();
     let mut open = false;
-    for word in main_text(name).split_whitespace() {
-        let brand = is_brand_word(word);
+    let text = main_text(name);
+    let written: Vec<&str> = text.split_whitespace().collect();
+    for (word, brand) in written.iter().zip(brand_flags(&written)) {
         for (i, part) in word.split(',').enumerate() {
             if i > 0 {
                 open = false;
@@ -1127,6 +1156,7 @@ mod tests {
         let typo = match_score("brocoli", "Broccoli, raw", None);
         assert!((CONFIDENT_MATCH..0.9).contains(&typo), "{typo}");
         assert!(match_score("icecream", "Ice creams, vanilla", None) >= 0.8);
+        assert!(match_score("flax seeds", "Seeds, flaxseed", None) >= CONFIDENT_MATCH);
         assert!(match_score("straw berries", "Strawberries, raw", None) >= 0.8);
         assert!(match_score("mochi", "Beverages, coffee, mocha", None) < 0.5);
         // A near spelling of a stem is that stem, not stemmed again.
@@ -1315,6 +1345,25 @@ mod tests {
     }
 
     #[test]
+    fn a_modifier_naming_the_ordinary_form_costs_little() {
+        // SR's granulated sugar is white sugar, its Jams and preserves the strawberry jam.
+        let sugar = match_score("white sugar", "Sugars, granulated", None);
+        assert!(sugar >= 0.8, "{sugar}");
+        assert!(match_score("strawberry jam", "Jams and preserves", None) >= 0.8);
+        assert!(match_score("unsalted almonds", "Nuts, almonds", None) >= 0.8);
+        // A name having the modifier still comes first.
+        let ranked = rank(
+            "tomato ketchup",
+            vec![usda("1", "Catsup"), usda("2", "Catsup, tomato, low sodium")],
+        );
+        assert!(ranked.iter().all(|r| r.match_score >= CONFIDENT_MATCH));
+        // Only the ordinary form: another modifier is still a missing word.
+        assert!(match_score("brown sugar", "Sugars, granulated", None) < 0.5);
+        assert!(match_score("scotch egg", "Egg, whole, raw, fresh", None) < 0.5);
+        assert!(match_score("strawberry", "Jams and preserves", None) < 0.5);
+    }
+
+    #[test]
     fn the_default_variety_wins_through_its_vocabulary_reading() {
         // The alias is written in SR's order: its first word is no less the head for it.
         let cheddar = match_score("cheese", "Cheese, cheddar", None);
@@ -1325,6 +1374,35 @@ mod tests {
             vec![
                 usda("1", "Peas, edible-podded, raw"),
                 usda("2", "Peas, green, raw"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        // A replacement keeping the query's words names a variety: it is read at full weight, so
+        // the default variety wins over another read through the query's own words.
+        let ranked = rank(
+            "sausages",
+            vec![
+                usda("1", "Sausage, turkey, fresh, raw"),
+                usda("2", "Pork sausage, link/patty, cooked, pan-fried"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        let v = vocabulary();
+        let factors: Vec<f64> = Query::parse("aubergine", v)
+            .readings
+            .iter()
+            .map(|r| r.factor)
+            .collect();
+        assert_eq!(
+            factors,
+            [1.0, ALIAS_FACTOR],
+            "a translation still counts 0.97"
+        );
+        let ranked = rank(
+            "rice",
+            vec![
+                usda("1", "Wild rice, raw"),
+                usda("2", "Rice, white, long-grain, regular, raw, enriched"),
             ],
         );
         assert_eq!(ids(&ranked), ["2", "1"]);
@@ -1398,6 +1476,39 @@ mod tests {
             ["2", "1"],
             "the generic food before a chain's"
         );
+    }
+
+    #[test]
+    fn a_product_named_by_its_brand_pays_half_for_its_kind_words() {
+        let named = match_score(
+            "velveeta",
+            "KRAFT VELVEETA Pasteurized Process Cheese Spread",
+            None,
+        );
+        assert!(named >= CONFIDENT_MATCH, "{named}");
+        // Its kind words still tell the brand's products apart.
+        let light = match_score(
+            "velveeta",
+            "KRAFT VELVEETA LIGHT Reduced Fat Pasteurized Process Cheese Product",
+            None,
+        );
+        assert!(light < named, "{light} {named}");
+    }
+
+    #[test]
+    fn a_food_named_by_a_synonym_is_the_kind_its_head_says() {
+        // Ghee is a butter: "butter" is no processed form of it.
+        let ghee = match_score("ghee", "Butter, Clarified butter (ghee)", None);
+        assert!(ghee >= 0.8, "{ghee}");
+        assert!(match_score("lox", "Fish, salmon, chinook, smoked, (lox), regular", None) >= 0.7);
+        // A class prefix is no part of the food: "Seeds, …" is not the seeds of a food.
+        let v = vocabulary();
+        let reading = &Query::parse("sesame", v).readings[0];
+        let (_, penalized) =
+            form_penalty(reading, &Name::analyse("Seeds, sesame flour", v), false, v);
+        assert!(!penalized.contains("seed"), "{penalized:?}");
+        let (_, penalized) = form_penalty(reading, &Name::analyse("Pumpkin, seeds", v), false, v);
+        assert!(penalized.contains("seed"), "{penalized:?}");
     }
 
     #[test]

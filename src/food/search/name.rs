@@ -89,12 +89,29 @@ impl Segment {
 
 /// USDA writes brand names in capitals inside descriptions ("Cereals, QUAKER, Quick Oats",
 /// "McDONALD'S, Hamburger"): a written word with three capitals in a row.
-pub(crate) fn is_brand_word(written: &str) -> bool {
+fn is_brand_word(written: &str) -> bool {
     written
         .chars()
         .collect::<Vec<_>>()
         .windows(3)
         .any(|w| w.iter().all(char::is_ascii_uppercase))
+}
+
+/// Which of a run of written words are brand words: those of [`is_brand_word`], and a short word
+/// in capitals next to one ("US" in "MARS SNACKFOOD US", "OF" in "CREAM OF WHEAT").
+pub(crate) fn brand_flags(written: &[&str]) -> Vec<bool> {
+    let strong: Vec<bool> = written.iter().map(|w| is_brand_word(w)).collect();
+    let capitals = |w: &str| {
+        let letters: Vec<char> = w.chars().filter(char::is_ascii_alphabetic).collect();
+        letters.len() >= 2 && letters.iter().all(char::is_ascii_uppercase)
+    };
+    (0..written.len())
+        .map(|i| {
+            strong[i]
+                || (capitals(written[i])
+                    && ((i > 0 && strong[i - 1]) || strong.get(i + 1) == Some(&true)))
+        })
+        .collect()
 }
 
 fn segments(name: &str) -> Vec<Segment> {
@@ -105,8 +122,7 @@ fn segments(name: &str) -> Vec<Segment> {
     let (mut depth, mut word, mut aside) = (0_u32, String::new(), String::new());
     let flush = |word: &mut String, segment: &mut Segment| {
         if !word.is_empty() {
-            let brand = is_brand_word(word);
-            segment.written.push((std::mem::take(word), brand));
+            segment.written.push((std::mem::take(word), false));
         }
     };
     for c in name.chars() {
@@ -143,6 +159,13 @@ fn segments(name: &str) -> Vec<Segment> {
     }
     let last = segments.last_mut().expect("one segment at least");
     flush(&mut word, last);
+    for segment in &mut segments {
+        let written: Vec<&str> = segment.written.iter().map(|(w, _)| w.as_str()).collect();
+        let flags = brand_flags(&written);
+        for ((_, brand), flag) in segment.written.iter_mut().zip(flags) {
+            *brand = flag;
+        }
+    }
     segments
         .into_iter()
         .filter(|s| !s.written.is_empty() || !s.asides.is_empty())
@@ -338,10 +361,16 @@ impl Name {
                     put(&mut result.weights, h, HEAD);
                 }
             }
-            // An aside on the food's own segment (or standing alone right after it) names the food
-            // again: "Chickpeas (garbanzo beans, bengal gram)", "Tangerines, (mandarin oranges)".
+            // An aside on the food's own segment, standing alone after it, or on a later segment
+            // ending in the head names the food again: "Chickpeas (garbanzo beans, bengal gram)",
+            // "Tangerines, (mandarin oranges)", "Fish, salmon, chinook, smoked, (lox)", "Butter,
+            // Clarified butter (ghee)".
+            let ends_in_head = segment
+                .written
+                .last()
+                .is_some_and(|(w, _)| result.heads.contains(&stem(&fold(w))));
             let attached = index == identity_index
-                || (index == identity_index + 1 && segment.written.is_empty());
+                || (index > identity_index && (segment.written.is_empty() || ends_in_head));
             for aside in &segment.asides {
                 let written = words(aside);
                 let describes = written.iter().any(|w| w == "and")
@@ -471,6 +500,15 @@ mod tests {
         assert!(n.synonyms.contains(&one("garbanzo")) && n.heads.contains(&one("chickpeas")));
         let n = analyse("Tangerines, (mandarin oranges), raw");
         assert!(n.synonyms.contains(&one("mandarin")));
+        let n = analyse("Fish, salmon, chinook, smoked, (lox), regular");
+        assert!(n.synonyms.contains(&one("lox")), "an aside standing alone");
+        let n = analyse("Butter, Clarified butter (ghee)");
+        assert!(
+            n.synonyms.contains(&one("ghee")),
+            "an aside on the head again"
+        );
+        let n = analyse("Potatoes, baked, flesh (without salt)");
+        assert!(n.synonyms.is_empty(), "an aside on a qualifier");
         let n = analyse("Braunschweiger (a liver sausage), pork");
         assert!(n.synonyms.is_empty(), "a description is no synonym");
         let n = analyse("Nuts, hazelnuts or filberts");
@@ -488,6 +526,17 @@ mod tests {
             "negated words are not in the food"
         );
         assert!(n.has_written(&words("no cheese")));
+        let n = analyse("Candies, MARS SNACKFOOD US, TWIX Caramel Cookie Bars");
+        assert_eq!(
+            n.heads,
+            [one("bars")].into(),
+            "US is part of the brand label"
+        );
+        let n = analyse("WENDY'S, DAVE'S Hot 'N Juicy 1/4 LB, single");
+        assert!(
+            !n.brands.contains(&one("lb")),
+            "a unit in capitals is no brand"
+        );
         let n = analyse("Oats (Includes foods for USDA's Food Distribution Program)");
         assert_eq!(n.heads, [one("oats")].into());
         assert_eq!(n.head_weight(), HEAD);

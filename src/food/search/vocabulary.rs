@@ -21,7 +21,16 @@ struct File {
     cooking: Vec<CookingEntry>,
     as_sold: VariantEntry,
     soft: Vec<String>,
+    implied: Vec<ImpliedEntry>,
     dish_words: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImpliedEntry {
+    foods: Vec<String>,
+    words: Vec<String>,
+    why: String,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +127,8 @@ pub(crate) struct Vocabulary {
     pub cooking: Vec<Cooking>,
     pub as_sold: (Vec<Term>, f64),
     pub soft: Vec<Term>,
+    /// Modifiers naming the ordinary form of foods ("white" sugar): (the foods as stems, the words).
+    pub implied: Vec<(Vec<Phrase>, Vec<Term>)>,
     /// Soft words that, last in a query after a food, name a dish ("poke bowl").
     pub dish_words: Vec<Term>,
 }
@@ -203,6 +214,17 @@ impl Vocabulary {
             })
             .collect();
 
+        let mut implied = Vec::new();
+        for entry in &file.implied {
+            if entry.why.trim().is_empty() || entry.foods.is_empty() || entry.words.is_empty() {
+                return Err(format!(
+                    "implied {:?}: needs foods, words and a why",
+                    entry.foods
+                ));
+            }
+            implied.push((phrases(&entry.foods), terms(&entry.words)));
+        }
+
         Ok(Vocabulary {
             aliases,
             categories,
@@ -211,6 +233,7 @@ impl Vocabulary {
             cooking,
             as_sold: (terms(&file.as_sold.words), file.as_sold.penalty),
             soft: terms(&file.soft),
+            implied,
             dish_words: terms(&file.dish_words),
         })
     }
@@ -240,6 +263,17 @@ impl Vocabulary {
         self.default_words
             .iter()
             .any(|p| p.len() == 1 && p[0] == stem)
+    }
+
+    /// The modifier at the start of `written` that names the ordinary form of a food the query's
+    /// `stems` also name ("white" before sugar), longest first.
+    pub(crate) fn implied_at(&self, written: &[String], stems: &[String]) -> Option<&Term> {
+        self.implied
+            .iter()
+            .filter(|(foods, _)| foods.iter().any(|f| contains_phrase(stems, f)))
+            .flat_map(|(_, words)| words)
+            .filter(|t| written.starts_with(&t.written))
+            .max_by_key(|t| t.written.len())
     }
 
     /// How many written words at the start of `written` are a soft phrase.
@@ -286,7 +320,7 @@ mod tests {
         let base = |alias: &str| {
             format!(
                 "alias = [{alias}]\ncategories = []\ndefault_words = []\nvariants = []\ncooking = []\n\
-                 as_sold = {{ penalty = 0.1, words = [] }}\nsoft = []\ndish_words = []\n"
+                 as_sold = {{ penalty = 0.1, words = [] }}\nsoft = []\nimplied = []\ndish_words = []\n"
             )
         };
         assert!(Vocabulary::parse(&base(r#"{ from = "a b", to = ["c"], why = "x" }"#)).is_ok());
