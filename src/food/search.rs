@@ -890,7 +890,7 @@ fn dedupe(results: Vec<(RankedFood, &Analysis)>) -> Vec<RankedFood> {
         .iter()
         .map(|(_, a)| {
             let mut words: Vec<&str> = a.name_words.iter().map(String::as_str).collect();
-            words.sort_by_key(|w| (frequency.get(w).copied().unwrap_or(0), *w));
+            words.sort_by_cached_key(|w| (frequency.get(w).copied().unwrap_or(0), *w));
             words.truncate(prefix_len(a.name_words.len()));
             words
         })
