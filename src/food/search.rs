@@ -580,8 +580,18 @@ fn best_score(query: &Query, name: &Name, context: &Context) -> f64 {
 /// Every written word and stem of some names, with how many of the names have it.
 fn known_words<'a>(names: impl Iterator<Item = &'a Analysis>) -> HashMap<&'a str, usize> {
     let mut known: HashMap<&str, usize> = HashMap::new();
-    for w in names.flat_map(|a| &a.known) {
-        *known.entry(w).or_default() += 1;
+    for name in names {
+        let mut words: Vec<&str> = name
+            .name
+            .words
+            .iter()
+            .flat_map(|w| [w.stem.as_str(), w.surface.as_str()])
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        for w in words {
+            *known.entry(w).or_default() += 1;
+        }
     }
     known
 }

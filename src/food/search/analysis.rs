@@ -22,11 +22,10 @@ pub(crate) struct Analysis {
     /// The brand it was read from.
     brand: Option<String>,
     /// The runs of brand words in the name, as stems, and the stems of its other words
-    /// ([`brand_runs_in_name`]).
+    /// ([`brand_runs_in_name`]). The other stems are kept only when there are runs, the one case
+    /// they are read: an analysis kept per catalog food adds up (≈ 5 KB each).
     pub brand_runs: Vec<Vec<String>>,
     pub other_stems: Words,
-    /// Every written word and stem of the name, once each: what the query's respelling counts.
-    pub known: Vec<String>,
     /// The stems of the whole name and of the brand: what de-duplication compares.
     pub name_words: Words,
     pub brand_words: Words,
@@ -35,20 +34,15 @@ pub(crate) struct Analysis {
 impl Analysis {
     pub(crate) fn new(name: &str, brand: Option<&str>) -> Analysis {
         let analysed = Name::analyse(name, vocabulary());
-        let (brand_runs, other_stems) = brand_runs_in_name(name);
-        let mut known: Vec<String> = analysed
-            .words
-            .iter()
-            .flat_map(|w| [w.stem.clone(), w.surface.clone()])
-            .collect();
-        known.sort_unstable();
-        known.dedup();
+        let (brand_runs, mut other_stems) = brand_runs_in_name(name);
+        if brand_runs.is_empty() {
+            other_stems.clear();
+        }
         Analysis {
             name: analysed,
             brand: brand.map(str::to_string),
             brand_runs,
             other_stems,
-            known,
             name_words: tokens(name).into_iter().collect(),
             brand_words: brand.map(tokens).unwrap_or_default().into_iter().collect(),
         }
