@@ -148,6 +148,7 @@ fn candidates(query: &str) -> (Vec<FoodSummary>, &'static str) {
         category: None,
         data_type: Some("SR Legacy".into()),
         calories_per_100g: None,
+        analysis: Default::default(),
     };
     let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
     let (names, origin): (Vec<String>, _) = match sr_food_csv() {

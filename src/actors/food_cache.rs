@@ -876,6 +876,7 @@ mod tests {
                 category: None,
                 data_type: None,
                 calories_per_100g: None,
+                analysis: Default::default(),
             }])
         }
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::food::nutrients::Nutrients;
 use crate::food::portion::Parsed;
+use crate::food::search::Analysed;
 use crate::food::units::Unit;
 
 /// Where a food's data comes from. The same numeric id means different foods in different sources,
@@ -127,4 +128,8 @@ pub struct FoodSummary {
     /// Calories per 100 g when the source's search result carries them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calories_per_100g: Option<f64>,
+    /// The name and brand as ranking reads them, made once ([`Analysed`]); not stored. Build it
+    /// with `Default::default()`.
+    #[serde(skip)]
+    pub analysis: Analysed,
 }

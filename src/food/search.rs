@@ -3,8 +3,11 @@
 //! from all sources with de-duplication.
 //!
 //! The parts: `text` (folding, stemming, typo distance), `vocabulary` (the embedded
-//! `vocabulary.toml`), `name` (a name's structure and word weights); this file scores and ranks.
+//! `vocabulary.toml`), `name` (a name's structure and word weights), `analysis` (what ranking
+//! reads from a name and brand whatever the query, kept with each summary); this file scores and
+//! ranks.
 
+mod analysis;
 mod name;
 mod text;
 mod vocabulary;
@@ -15,7 +18,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::food::model::{FoodSummary, Source};
-use name::{Name, brand_flags};
+pub use analysis::Analysed;
+use analysis::{Analysis, Words};
+use name::Name;
 pub use text::typo_keys;
 use text::{near_spelling, stem, tokens};
 use vocabulary::{Cooking, Phrase, Vocabulary, contains_phrase, vocabulary};
@@ -220,8 +225,10 @@ impl Query {
     /// spelling ("brocoli" → broccoli), one word as two ("icecream" → ice cream) or two as one
     /// ("straw berries" → strawberries). `known` holds every written word and stem of the results,
     /// with how many results have it; a query word some result has is never respelled.
-    fn respell(&mut self, known: &HashMap<String, usize>, vocabulary: &'static Vocabulary) {
-        let has = |w: &QueryWord| known.contains_key(&w.surface) || known.contains_key(&w.stem);
+    fn respell(&mut self, known: &HashMap<&str, usize>, vocabulary: &'static Vocabulary) {
+        let has = |w: &QueryWord| {
+            known.contains_key(w.surface.as_str()) || known.contains_key(w.stem.as_str())
+        };
         let mut words: Vec<QueryWord> = Vec::new();
         let mut factor: f64 = 1.0;
         let mut i = 0;
@@ -231,7 +238,8 @@ impl Query {
             if let Some(next) = own.get(i + 1) {
                 let joined = format!("{}{}", w.surface, next.surface);
                 // "flax seeds" is "flaxseed": the joined word may be an inflection of the name's.
-                if known.contains_key(&joined) || known.contains_key(&stem(&joined)) {
+                if known.contains_key(joined.as_str()) || known.contains_key(stem(&joined).as_str())
+                {
                     words.push(QueryWord {
                         stem: stem(&joined),
                         surface: joined,
@@ -250,7 +258,7 @@ impl Query {
             let split = (3..chars.len().saturating_sub(2)).find_map(|at| {
                 let (a, b): (String, String) =
                     (chars[..at].iter().collect(), chars[at..].iter().collect());
-                (known.contains_key(&a) && known.contains_key(&b)).then_some((a, b))
+                (known.contains_key(a.as_str()) && known.contains_key(b.as_str())).then_some((a, b))
             });
             if let Some((a, b)) = split {
                 words.extend([a, b].map(|part| QueryWord {
@@ -265,12 +273,12 @@ impl Query {
                 .iter()
                 .filter(|(k, _)| near_spelling(&w.surface, k) || near_spelling(&w.stem, k))
                 .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(k, _)| k.clone());
+                .map(|(k, _)| k.to_string());
             match near {
                 Some(k) => {
                     // `k` may be a stem itself ("mayonnais"), which stemming again would change.
                     let stemmed = stem(&k);
-                    let stem = if known.contains_key(&stemmed) {
+                    let stem = if known.contains_key(stemmed.as_str()) {
                         stemmed
                     } else {
                         k.clone()
@@ -342,7 +350,7 @@ impl Reading {
 /// What the scorer knows beyond one name: the product's brand words, whether the query names its
 /// brand, and the heads of all the results scored together (`None` for a name scored alone).
 struct Context<'a> {
-    brand: BTreeSet<String>,
+    brand: &'a Words,
     brand_named: bool,
     result_heads: Option<&'a HashSet<String>>,
 }
@@ -598,16 +606,19 @@ fn best_score(query: &Query, name: &Name, context: &Context) -> f64 {
 }
 
 /// Every written word and stem of some names, with how many of the names have it.
-fn known_words<'a>(names: impl Iterator<Item = &'a Name>) -> HashMap<String, usize> {
-    let mut known: HashMap<String, usize> = HashMap::new();
+fn known_words<'a>(names: impl Iterator<Item = &'a Analysis>) -> HashMap<&'a str, usize> {
+    let mut known: HashMap<&str, usize> = HashMap::new();
     for name in names {
-        let words: HashSet<&String> = name
+        let mut words: Vec<&str> = name
+            .name
             .words
             .iter()
-            .flat_map(|w| [&w.stem, &w.surface])
+            .flat_map(|w| [w.stem.as_str(), w.surface.as_str()])
             .collect();
+        words.sort_unstable();
+        words.dedup();
         for w in words {
-            *known.entry(w.clone()).or_default() += 1;
+            *known.entry(w).or_default() += 1;
         }
     }
     known
@@ -640,18 +651,30 @@ fn known_words<'a>(names: impl Iterator<Item = &'a Name>) -> HashMap<String, usi
 /// food's ordinary form, "white" sugar: that is soft); forms the query did not ask for (`variants`
 /// in the vocabulary) and cooking states no word of the name meets cost a little.
 pub fn match_score(query: &str, name: &str, brand: Option<&str>) -> f64 {
+    score_alone(query, &Analysis::new(name, brand))
+}
+
+/// [`match_score`] of a summary's name and brand, through the analysis it keeps (which ranking
+/// then reuses).
+pub fn summary_match_score(query: &str, food: &FoodSummary) -> f64 {
+    score_alone(query, &analysis_of(food))
+}
+
+fn score_alone(query: &str, analysis: &Analysis) -> f64 {
     let vocabulary = vocabulary();
     let mut query = Query::parse(query, vocabulary);
-    let name = Name::analyse(name, vocabulary);
-    query.respell(&known_words(std::iter::once(&name)), vocabulary);
-    let brand: BTreeSet<String> = brand.map(tokens).unwrap_or_default().into_iter().collect();
+    query.respell(&known_words(std::iter::once(analysis)), vocabulary);
     let own: BTreeSet<String> = query.own.iter().map(|w| w.stem.clone()).collect();
     let context = Context {
-        brand_named: brand_named(&query, &own, &brand, &name, &HashSet::new(), vocabulary),
-        brand,
+        brand_named: brand_named(&query, &own, analysis, &HashSet::new(), vocabulary),
+        brand: &analysis.brand_words,
         result_heads: None,
     };
-    best_score(&query, &name, &context)
+    best_score(&query, &analysis.name, &context)
+}
+
+fn analysis_of(food: &FoodSummary) -> std::borrow::Cow<'_, Analysis> {
+    food.analysis.of(&food.name, food.brand.as_deref())
 }
 
 /// What the catalog must find for one reading of a query: `required` words each candidate must have
@@ -741,47 +764,51 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         .first()
         .map(|r| r.stems.iter().cloned().collect())
         .unwrap_or_default();
-    let names: Vec<Name> = results
+    // The analyses borrow from handles of their own, so that the summaries can move into the
+    // results.
+    let kept: Vec<Analysed> = results.iter().map(|f| f.analysis.clone()).collect();
+    let analyses: Vec<std::borrow::Cow<Analysis>> = kept
         .iter()
-        .map(|f| Name::analyse(&f.name, vocabulary))
+        .zip(&results)
+        .map(|(kept, f)| kept.of(&f.name, f.brand.as_deref()))
         .collect();
     let mut parsed = parsed;
-    parsed.respell(&known_words(names.iter()), vocabulary);
-    let result_heads: HashSet<String> =
-        names.iter().flat_map(|n| n.heads.iter().cloned()).collect();
+    parsed.respell(&known_words(analyses.iter().map(|a| &**a)), vocabulary);
+    let result_heads: HashSet<String> = analyses
+        .iter()
+        .flat_map(|a| a.name.heads.iter().cloned())
+        .collect();
     // Words some result has outside a brand are food words, not brand names ("cherry" is in
     // "Cherries, sweet, raw", so it does not name "Candies, TWIZZLERS CHERRY BITES").
-    let food_words: HashSet<String> = names
+    let food_words: HashSet<&str> = analyses
         .iter()
-        .flat_map(|n| n.words.iter().filter(|w| !n.brands.contains(&w.stem)))
-        .map(|w| w.stem.clone())
+        .flat_map(|a| {
+            a.name
+                .words
+                .iter()
+                .filter(|w| !a.name.brands.contains(&w.stem))
+        })
+        .map(|w| w.stem.as_str())
         .collect();
     let scored = results
         .into_iter()
-        .zip(&names)
-        .map(|(food, name)| {
-            let brand: BTreeSet<String> = food
-                .brand
-                .as_deref()
-                .map(tokens)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            let brand_named =
-                brand_named(&parsed, &query_stems, &brand, name, &food_words, vocabulary);
+        .zip(&analyses)
+        .map(|(food, analysis)| {
+            let brand_named = brand_named(&parsed, &query_stems, analysis, &food_words, vocabulary);
             let context = Context {
-                brand,
+                brand: &analysis.brand_words,
                 brand_named,
                 result_heads: Some(&result_heads),
             };
-            let score = best_score(&parsed, name, &context);
-            let branded = !brand_named && is_branded(&food);
+            let score = best_score(&parsed, &analysis.name, &context);
+            let branded = !brand_named && is_branded(&food, analysis);
             let adjustment =
                 data_type_bonus(&food, brand_named) - if branded { BRANDED_PENALTY } else { 0.0 };
-            RankedFood {
+            let ranked = RankedFood {
                 food,
                 match_score: (score + adjustment).clamp(0.0, 1.0),
-            }
+            };
+            (ranked, &**analysis)
         })
         .collect();
     let mut ranked = dedupe(scored);
@@ -806,14 +833,13 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
 fn brand_named(
     query: &Query,
     query_stems: &BTreeSet<String>,
-    brand: &BTreeSet<String>,
-    name: &Name,
-    food_words: &HashSet<String>,
+    analysis: &Analysis,
+    food_words: &HashSet<&str>,
     vocabulary: &Vocabulary,
 ) -> bool {
     let head = query.own.last().map(|w| w.stem.as_str());
-    brand.iter().any(|w| query_stems.contains(w))
-        || names_a_brand(query_stems, head, name, food_words, vocabulary)
+    analysis.brand_words.iter().any(|w| query_stems.contains(w))
+        || names_a_brand(query_stems, head, analysis, food_words, vocabulary)
 }
 
 /// Whether the query names a brand the name writes in capitals: all the words of one of its brands
@@ -826,78 +852,29 @@ fn brand_named(
 fn names_a_brand(
     query_stems: &BTreeSet<String>,
     query_head: Option<&str>,
-    name: &Name,
-    food_words: &HashSet<String>,
+    analysis: &Analysis,
+    food_words: &HashSet<&str>,
     vocabulary: &Vocabulary,
 ) -> bool {
-    let (runs, others) = brand_runs_in_name(&name.text);
     let is_food = |w: &String| {
-        others.contains(w)
-            || food_words.contains(w)
-            || (query_head == Some(w.as_str()) && name.heads.contains(w))
+        analysis.other_stems.contains(w)
+            || food_words.contains(w.as_str())
+            || (query_head == Some(w.as_str()) && analysis.name.heads.contains(w))
             || vocabulary
                 .aliases
                 .iter()
                 .any(|(from, _)| from.len() == 1 && &from[0] == w)
     };
-    runs.iter().any(|run| {
+    analysis.brand_runs.iter().any(|run| {
         run.iter().all(|w| query_stems.contains(w))
             || run.iter().any(|w| query_stems.contains(w) && !is_food(w))
     })
 }
 
-/// The runs of brand words in a name, as stems, and the stems of its other words. USDA writes brand
-/// names in capitals inside descriptions ("Cereals, QUAKER, Quick Oats", "McDONALD'S, Hamburger"): a
-/// run is consecutive words with three capitals in a row, outside parentheses.
-fn brand_runs_in_name(name: &str) -> (Vec<Vec<String>>, BTreeSet<String>) {
-    let mut runs: Vec<Vec<String>> = Vec::new();
-    let mut others = BTreeSet::new();
-    let mut open = false;
-    let text = main_text(name);
-    let written: Vec<&str> = text.split_whitespace().collect();
-    for (word, brand) in written.iter().zip(brand_flags(&written)) {
-        for (i, part) in word.split(',').enumerate() {
-            if i > 0 {
-                open = false;
-            }
-            let stems = tokens(part);
-            if stems.is_empty() {
-                continue;
-            }
-            if brand {
-                if !open {
-                    runs.push(Vec::new());
-                }
-                runs.last_mut().expect("a run was opened").extend(stems);
-                open = true;
-            } else {
-                others.extend(stems);
-                open = false;
-            }
-        }
-    }
-    (runs, others)
-}
-
-/// A name without its parenthesized asides.
-fn main_text(name: &str) -> String {
-    let mut depth = 0_u32;
-    name.chars()
-        .filter(|c| {
-            match c {
-                '(' => depth += 1,
-                ')' => depth = depth.saturating_sub(1),
-                _ => return depth == 0,
-            }
-            false
-        })
-        .collect()
-}
-
-fn is_branded(food: &FoodSummary) -> bool {
+fn is_branded(food: &FoodSummary, analysis: &Analysis) -> bool {
     food.brand.is_some()
         || food.data_type.as_deref() == Some("Branded")
-        || !brand_runs_in_name(&food.name).0.is_empty()
+        || !analysis.brand_runs.is_empty()
 }
 
 /// Generic words are best answered by USDA's analysed foods, brands by Open Food Facts.
@@ -936,8 +913,6 @@ fn source_priority(source: Source) -> u8 {
     }
 }
 
-type Words = BTreeSet<String>;
-
 /// Drops results that name the same food: same brand (or both none) and the same words, or
 /// nearly (Jaccard ≥ 0.9). The owner's custom food always survives — it is their own entry for
 /// that food; otherwise the higher score survives, USDA before Open Food Facts on ties. The
@@ -945,55 +920,38 @@ type Words = BTreeSet<String>;
 ///
 /// Candidates are found by prefix filtering: order every name's words rarest first; two sets this
 /// similar then share a word among the first few of each, so a long list is not compared pairwise.
-fn dedupe(results: Vec<RankedFood>) -> Vec<RankedFood> {
-    let keyed: Vec<(RankedFood, Words, Words)> = results
-        .into_iter()
-        .map(|result| {
-            let name: Words = tokens(&result.food.name).into_iter().collect();
-            let brand: Words = result
-                .food
-                .brand
-                .as_deref()
-                .map(tokens)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            (result, name, brand)
-        })
-        .collect();
+fn dedupe(results: Vec<(RankedFood, &Analysis)>) -> Vec<RankedFood> {
     let mut frequency: HashMap<&str, usize> = HashMap::new();
-    for word in keyed.iter().flat_map(|(_, name, _)| name) {
+    for word in results.iter().flat_map(|(_, a)| &a.name_words) {
         *frequency.entry(word).or_default() += 1;
     }
-    let prefixes: Vec<Vec<String>> = keyed
+    let prefixes: Vec<Vec<&str>> = results
         .iter()
-        .map(|(_, name, _)| {
-            let mut words: Vec<&String> = name.iter().collect();
-            words.sort_by_key(|w| (frequency.get(w.as_str()).copied().unwrap_or(0), *w));
+        .map(|(_, a)| {
+            let mut words: Vec<&str> = a.name_words.iter().map(String::as_str).collect();
+            words.sort_by_cached_key(|w| (frequency.get(w).copied().unwrap_or(0), *w));
+            words.truncate(prefix_len(a.name_words.len()));
             words
-                .into_iter()
-                .take(prefix_len(name.len()))
-                .cloned()
-                .collect()
         })
         .collect();
 
-    let mut kept: Vec<(RankedFood, Words, Words)> = Vec::new();
-    let mut brands: HashMap<Words, usize> = HashMap::new();
-    let mut by_prefix: HashMap<(usize, String), Vec<usize>> = HashMap::new();
+    let mut kept: Vec<(RankedFood, &Words)> = Vec::new();
+    let mut brands: HashMap<&Words, usize> = HashMap::new();
+    let mut by_prefix: HashMap<(usize, &str), Vec<usize>> = HashMap::new();
     let mut empty_names: HashMap<usize, usize> = HashMap::new();
-    for ((result, name, brand), prefix) in keyed.into_iter().zip(prefixes) {
+    for ((result, analysis), prefix) in results.into_iter().zip(prefixes) {
+        let name = &analysis.name_words;
         let next_brand = brands.len();
-        let brand_id = *brands.entry(brand.clone()).or_insert(next_brand);
+        let brand_id = *brands.entry(&analysis.brand_words).or_insert(next_brand);
         let duplicate = if name.is_empty() {
             empty_names.get(&brand_id).copied()
         } else {
             prefix
                 .iter()
-                .filter_map(|w| by_prefix.get(&(brand_id, w.clone())))
+                .filter_map(|w| by_prefix.get(&(brand_id, *w)))
                 .flatten()
                 .copied()
-                .find(|&i| near_duplicate(&kept[i].1, &name))
+                .find(|&i| near_duplicate(kept[i].1, name))
         };
         match duplicate {
             Some(i) => {
@@ -1009,11 +967,11 @@ fn dedupe(results: Vec<RankedFood>) -> Vec<RankedFood> {
                 for w in prefix {
                     by_prefix.entry((brand_id, w)).or_default().push(index);
                 }
-                kept.push((result, name, brand));
+                kept.push((result, name));
             }
         }
     }
-    kept.into_iter().map(|(r, _, _)| r).collect()
+    kept.into_iter().map(|(r, _)| r).collect()
 }
 
 /// How many of a set's (rarest-first) words must be indexed so that any set at least
@@ -1057,6 +1015,7 @@ mod tests {
             category: None,
             data_type: None,
             calories_per_100g: None,
+            analysis: Default::default(),
         }
     }
 
@@ -1418,7 +1377,7 @@ mod tests {
             names_a_brand(
                 &set,
                 stems.last().map(String::as_str),
-                &Name::analyse(name, v),
+                &Analysis::new(name, None),
                 &none,
                 v,
             )
@@ -1690,5 +1649,47 @@ mod tests {
         }
         let ranked = rank("sugar", foods);
         assert!(names(&ranked[..3]).contains(&"Sugars, granulated"));
+    }
+
+    #[test]
+    fn a_summary_is_analysed_once_and_its_clones_share_the_analysis() {
+        let food = usda("1", "Bananas, raw");
+        let copy = food.clone();
+        assert!(!food.analysis.is_made(), "a new summary starts empty");
+        let first = rank("banana", vec![copy]);
+        assert!(food.analysis.is_made(), "made through the clone");
+        let kept = analysis_of(&food);
+        assert!(matches!(kept, std::borrow::Cow::Borrowed(_)));
+        assert_eq!(kept.name.text, "Bananas, raw");
+        assert_eq!(rank("banana", vec![food.clone()]), first);
+        assert_eq!(
+            summary_match_score("banana", &food),
+            match_score("banana", "Bananas, raw", None)
+        );
+    }
+
+    #[test]
+    fn a_kept_analysis_is_neither_stored_nor_served_stale() {
+        let mut food = summary(Source::Openfoodfacts, "1", "Bananas, raw", Some("Dole"));
+        let fresh = serde_json::to_value(&food).unwrap();
+        rank("banana", vec![food.clone()]);
+        assert!(food.analysis.is_made());
+        let stored = serde_json::to_value(&food).unwrap();
+        assert_eq!(stored, fresh, "the analysis is not serialised");
+        let read: FoodSummary = serde_json::from_value(stored).unwrap();
+        assert!(!read.analysis.is_made(), "a read summary starts empty");
+        assert_eq!(read, food);
+
+        // The name and brand changed after the analysis was made: it is made again from them.
+        food.name = "Apples, raw".into();
+        assert_eq!(analysis_of(&food).name.text, "Apples, raw");
+        food.brand = Some("Chiquita".into());
+        let changed = analysis_of(&food);
+        assert!(changed.brand_words.contains(&tokens("Chiquita")[0]));
+        let renamed = summary(Source::Openfoodfacts, "1", "Apples, raw", Some("Chiquita"));
+        assert_eq!(
+            rank("apple", vec![food.clone()]),
+            rank("apple", vec![renamed])
+        );
     }
 }

@@ -421,6 +421,7 @@ fn summaries_from_search(response: SearchResponse) -> Result<Vec<FoodSummary>, S
                 .or_else(|| food.food_category.map(Category::into_text)),
             data_type: food.data_type,
             calories_per_100g: calories,
+            analysis: Default::default(),
         })
     })
 }

@@ -19,6 +19,7 @@ use sqlx::{Row, SqlitePool};
 
 use crate::food::model::{Food, FoodSummary};
 use crate::food::nutrients::NutrientKey;
+use crate::food::search::Analysed;
 use crate::ports::StorageError;
 use crate::storage::Untraced;
 use crate::storage::catalog::{add_nutrient, food_of, portion_of};
@@ -31,6 +32,10 @@ struct Snapshot {
     generation: i64,
     ids: Vec<i64>,
     foods: Vec<Arc<Food>>,
+    /// Each food's name as ranking reads it, in the same order: made the first time a search finds
+    /// the food and shared by the summaries of every later search, so ranking analyses a catalog
+    /// name once per snapshot rather than once per query.
+    analyses: Vec<Analysed>,
     /// The foods' descriptions and categories, indexed in the same order.
     index: CatalogIndex,
 }
@@ -45,6 +50,7 @@ impl Snapshot {
         Snapshot {
             generation,
             ids,
+            analyses: foods.iter().map(|_| Analysed::default()).collect(),
             foods,
             index,
         }
@@ -60,16 +66,16 @@ impl Snapshot {
     /// scores two foods the same, its stable sort keeps "Tomatoes, red, ripe, raw, year round
     /// average" (13 portions) before "Tomatoes, yellow, raw" (2).
     fn search(&self, query: &str, limit: usize) -> Vec<FoodSummary> {
-        let mut found: Vec<&Food> = self
+        let mut found: Vec<(&Food, &Analysed)> = self
             .index
             .recall(query, limit)
             .into_iter()
-            .map(|at| &*self.foods[at as usize])
+            .map(|at| (&*self.foods[at as usize], &self.analyses[at as usize]))
             .collect();
-        found.sort_by_key(|food| Reverse(food.portions.len() * 1000 + food.nutrients.len()));
+        found.sort_by_key(|(food, _)| Reverse(food.portions.len() * 1000 + food.nutrients.len()));
         found
             .into_iter()
-            .map(|food| FoodSummary {
+            .map(|(food, analysis)| FoodSummary {
                 id: food.id.clone(),
                 source: food.source,
                 name: food.name.clone(),
@@ -77,6 +83,7 @@ impl Snapshot {
                 category: food.category.clone(),
                 data_type: food.data_type.clone(),
                 calories_per_100g: food.nutrients.get(&NutrientKey::Calories).copied(),
+                analysis: analysis.clone(),
             })
             .collect()
     }

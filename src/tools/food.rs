@@ -150,13 +150,11 @@ impl FoodService {
         }
         // Saved foods are few and local: score them all and keep the ones the query names.
         let saved = self.cache.custom_foods().await?;
+        // Scored through the summary, whose analysis ranking then reuses.
         let hits = saved
             .iter()
-            .filter(|c| {
-                search::match_score(query, &c.food.name, c.food.brand.as_deref())
-                    >= MIN_CUSTOM_MATCH
-            })
             .map(|c| summary_of(&c.food))
+            .filter(|s| search::summary_match_score(query, s) >= MIN_CUSTOM_MATCH)
             .collect();
         Ok(Cached {
             value: hits,
@@ -360,6 +358,7 @@ fn summary_of(food: &Food) -> FoodSummary {
         category: food.category.clone(),
         data_type: None,
         calories_per_100g: calories,
+        analysis: Default::default(),
     }
 }
 

@@ -38,7 +38,7 @@ pub(crate) struct Word {
 }
 
 /// A name, analysed once and scored against every reading of a query.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Name {
     /// The name as written.
     pub text: String,
