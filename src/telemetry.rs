@@ -158,9 +158,15 @@ where
 {
     let (provider, exporting) = tracer_provider(&settings.export)?;
     let tracer = provider.tracer("food-mcp");
+    // No per-span thread ids, source locations or busy/idle split: nothing reads them, and each
+    // costs attributes or clock reads on every span enter and exit (the layer was ≈ 12 % of a
+    // get_nutrition call; BENCHMARKS.md).
     let otel = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_level(true)
+        .with_threads(false)
+        .with_location(false)
+        .with_tracked_inactivity(false)
         .with_filter(filter_fn(|meta| {
             meta.target().starts_with("food_mcp")
                 && (meta.is_span() || *meta.level() <= Level::INFO)
