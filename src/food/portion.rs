@@ -8,8 +8,7 @@
 //! never "large". A leading word the vocabulary does not know is a *descriptive* measure ("steak",
 //! "jar", "pat"): the portion keeps its weight, but no [`Unit`] names it.
 
-use std::sync::{Arc, OnceLock};
-
+use crate::food::kept::Kept;
 use crate::food::model::Portion;
 use crate::food::units::Unit;
 
@@ -217,26 +216,11 @@ impl TextMeasure {
     }
 }
 
-/// A [`Portion`]'s texts as [`Portion::measures`] read them, read on first use and kept: unit
-/// resolution asks them for every portion on every request, and reading one runs [`parse`] over
-/// the whole vocabulary. Clones share it (an `Arc`), so a food cloned out of the catalog snapshot
-/// or the food cache reads each text once per process, not once per request. It is derived from
-/// the portion's texts (never changed after the portion is built), so it takes no part in
-/// equality or serialisation.
-#[derive(Clone, Default)]
-pub struct Parsed(Arc<OnceLock<[Option<TextMeasure>; 3]>>);
-
-impl PartialEq for Parsed {
-    fn eq(&self, _: &Parsed) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for Parsed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Parsed")
-    }
-}
+/// A [`Portion`]'s texts as [`Portion::measures`] read them, read on first use and kept
+/// ([`Kept`]): unit resolution asks them for every portion on every request, and reading one runs
+/// [`parse`] over the whole vocabulary. The texts never change after the portion is built.
+#[derive(Clone, Default, PartialEq, Debug)]
+pub struct Parsed(Kept<[Option<TextMeasure>; 3]>);
 
 impl Portion {
     /// What the portion's texts measure, most specific first: USDA's measure unit, its modifier

@@ -5,7 +5,8 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
+
+use crate::food::kept::Kept;
 
 use super::name::{Name, brand_flags};
 use super::text::tokens;
@@ -53,13 +54,12 @@ impl Analysis {
     }
 }
 
-/// A summary's [`Analysis`], made on first use and kept. Clones share it (an `Arc`), so a summary
-/// cloned out of the catalog snapshot or the food cache is analysed once per process, not once per
-/// search. It is derived from the summary's name and brand, so it takes no part in equality or
-/// serialisation, and a summary whose name or brand changed after it was made is analysed afresh.
-/// Boxed so that the catalog's empty ones cost a pointer each, not a whole analysis.
-#[derive(Clone, Default)]
-pub struct Analysed(Arc<OnceLock<Box<Analysis>>>);
+/// A summary's [`Analysis`], made on first use and kept ([`Kept`]), so that a catalog food is
+/// analysed once per process, not once per search. A summary whose name or brand changed after it
+/// was made is analysed afresh. Boxed so that the catalog's empty ones cost a pointer each, not a
+/// whole analysis.
+#[derive(Clone, Default, PartialEq, Debug)]
+pub struct Analysed(Kept<Box<Analysis>>);
 
 impl Analysed {
     /// The analysis of this name and brand: the kept one when it was made from them.
@@ -75,18 +75,6 @@ impl Analysed {
     #[cfg(test)]
     pub(crate) fn is_made(&self) -> bool {
         self.0.get().is_some()
-    }
-}
-
-impl PartialEq for Analysed {
-    fn eq(&self, _: &Analysed) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for Analysed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Analysed")
     }
 }
 
