@@ -121,12 +121,12 @@ impl App {
             let oauth_state = start_oauth(&config, &pool, &clock, &mut supervision).await?;
             // `route_layer`: the challenge belongs to /mcp, not to the fallback's unknown paths.
             mcp = mcp.route_layer(middleware::from_fn_with_state(
-                BearerState {
+                Arc::new(BearerState {
                     tokens: oauth_state.tokens.clone(),
                     resource: config.mcp_resource(),
                     metadata_url: format!("{}{RESOURCE_METADATA_PATH}", config.public_base()),
                     max_body: config.mcp.max_request_bytes,
-                },
+                }),
                 require_bearer,
             ));
             mcp = mcp.route_layer(middleware::from_fn(fallback::mcp_methods));

@@ -10,7 +10,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::Arc};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,7 +20,7 @@ use crate::auth::scopes;
 use crate::auth::secrets::Secret;
 use crate::auth::token::Principal;
 
-#[derive(Clone)]
+/// Shared by every request as an `Arc` (axum clones the state per request).
 pub struct BearerState {
     pub tokens: TokenStoreHandle,
     /// The canonical resource tokens must be bound to.
@@ -32,7 +32,7 @@ pub struct BearerState {
 }
 
 pub async fn require_bearer(
-    State(bearer): State<BearerState>,
+    State(bearer): State<Arc<BearerState>>,
     request: Request,
     next: Next,
 ) -> Response {

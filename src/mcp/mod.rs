@@ -4,9 +4,9 @@
 pub mod server;
 pub mod ui;
 
-use std::sync::Arc;
+use std::{convert::Infallible, sync::Arc};
 
-use axum::Router;
+use axum::{Router, extract::Request};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
@@ -35,10 +35,17 @@ pub fn service(
         .with_cancellation_token(cancel);
     // The factory runs per request when stateless: one Arc clone.
     let handler = FoodMcp::new(service, diary);
-    let mcp = StreamableHttpService::new(
+    let mcp = Arc::new(StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),
         http_config,
-    );
-    Router::new().nest_service("/mcp", mcp)
+    ));
+    // Behind an `Arc`: axum clones a route's service for every request, and rmcp's service
+    // clones its whole config each time (the host and origin lists, and a cancellation token
+    // whose clone takes a lock every request shares); `handle` needs only `&self`.
+    let endpoint = tower::service_fn(move |request: Request| {
+        let mcp = mcp.clone();
+        async move { Ok::<_, Infallible>(mcp.handle(request).await) }
+    });
+    Router::new().nest_service("/mcp", endpoint)
 }
