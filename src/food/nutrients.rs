@@ -1,6 +1,6 @@
 //! The nutrients food-mcp knows: their public keys, units and USDA nutrient numbers.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
@@ -123,8 +123,9 @@ pub fn round_for_display(key: NutrientKey, value: f64) -> f64 {
 pub struct NutrientAmount {
     /// The amount, rounded (kcal to 0.1, g/mg/mcg to 0.01); null when the food has no data.
     pub value: Option<f64>,
-    /// `kcal`, `g`, `mg` or `mcg`.
-    pub unit: String,
+    /// `kcal`, `g`, `mg` or `mcg`: borrowed from the nutrient catalog, so building an answer
+    /// allocates no unit string per nutrient.
+    pub unit: Cow<'static, str>,
     /// False means the source has no data for this nutrient — never that it is zero.
     pub available: bool,
 }
@@ -133,7 +134,7 @@ impl NutrientAmount {
     fn new(key: NutrientKey, value: Option<f64>) -> Self {
         NutrientAmount {
             value: value.map(|v| round_for_display(key, v)),
-            unit: key.unit().to_string(),
+            unit: Cow::Borrowed(key.unit()),
             available: value.is_some(),
         }
     }

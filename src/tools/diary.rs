@@ -2,7 +2,7 @@
 //! get_goals — and their input and output types. Foods are resolved by the same path
 //! get_nutrition takes (same units, same errors); the `Diary` actor stores and summarizes.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use jiff::tz::TimeZone;
 use schemars::JsonSchema;
@@ -204,7 +204,7 @@ impl DiaryTools {
                 time,
                 meal: input.meal,
                 note: note.clone(),
-                food: item.food,
+                food: Arc::unwrap_or_clone(item.food),
                 measure: item.measure,
             })
             .collect();

@@ -1,6 +1,8 @@
 //! `FoodService`: what each tool does — fan out to sources through the food cache, convert,
 //! scale, sum — with errors a person can act on.
 
+use std::sync::Arc;
+
 use futures::future::join_all;
 use sha2::{Digest, Sha256};
 
@@ -186,12 +188,13 @@ impl FoodService {
     }
 
     /// A USDA food from the offline catalog, when it is there: a memory read.
-    fn catalog_food(&self, item: &FoodAmount, id: &str) -> Option<Food> {
+    /// The catalog's own copy, shared: a catalog measure copies no food.
+    fn catalog_food(&self, item: &FoodAmount, id: &str) -> Option<Arc<Food>> {
         let fdc_id = id
             .parse::<i64>()
             .ok()
             .filter(|_| item.source == Source::Usda)?;
-        self.foods.get(fdc_id).map(|food| Food::clone(&food))
+        self.foods.get(fdc_id)
     }
 
     /// Nutrients in `amount unit` of one food.
@@ -214,7 +217,14 @@ impl FoodService {
                 freshness: Freshness::Cached,
                 warning: None,
             },
-            None => self.cache.food(item.source, id).await?,
+            None => {
+                let cached = self.cache.food(item.source, id).await?;
+                Cached {
+                    value: Arc::new(cached.value),
+                    freshness: cached.freshness,
+                    warning: cached.warning,
+                }
+            }
         };
         let food = cached.value;
         let (measure, caveats) =
@@ -310,7 +320,7 @@ pub struct Measured {
     /// What get_nutrition answers for it.
     pub output: NutritionOutput,
     /// The food's data as it was read.
-    pub food: Food,
+    pub food: Arc<Food>,
     /// The amount, converted and scaled, unrounded.
     pub measure: Measure,
 }
