@@ -9,9 +9,10 @@
 #
 # Usage: bash bench/compare.sh   (env: BENCH_REQUESTS, BENCH_CONCURRENCY (32), BENCH_ROUNDS,
 #        BENCH_OVERLOAD ("128,512"), FOOD_MCP_BIN to run a food-mcp binary built elsewhere,
-#        BENCH_CARGO_ARGS)
+#        BENCH_CARGO_ARGS, BENCH_LOAD=reqwest for the bench's own load generator instead of oha)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OHA_VERSION=1.16.0
 root=$(pwd)
 data=${FOOD_MCP_USDA_DATA:-$root/../shared/data/usda-sr-legacy}
 anchor=${ANCHOR_DIR:-$root/../shared/anchors/ts-seed}
@@ -35,6 +36,16 @@ wait_health() {
 
 # BENCH_CARGO_ARGS: extra cargo arguments (a shared target dir's --config, say).
 read -ra extra <<<"${BENCH_CARGO_ARGS:-}"
+# The load comes from oha, as in the issue's measurements (installed once, pinned, into the target
+# dir); BENCH_LOAD=reqwest drives it from the bench process itself instead.
+if [ "${BENCH_LOAD:-oha}" = oha ]; then
+  tools="${CARGO_TARGET_DIR:-$root/target}/bench-tools"
+  if [ ! -x "$tools/bin/oha" ]; then
+    echo "compare: installing oha $OHA_VERSION into $tools (once)"
+    cargo install oha --version "$OHA_VERSION" --locked --root "$tools" --quiet
+  fi
+  export BENCH_OHA="$tools/bin/oha"
+fi
 if [ -n "${FOOD_MCP_BIN:-}" ]; then
   cargo build --release --locked --example axum_floor --quiet "${extra[@]}"
 else
@@ -67,6 +78,7 @@ wait_health "http://127.0.0.1:$food_port"
 wait_health "http://127.0.0.1:$ts_port"
 wait_health "http://127.0.0.1:$floor_port"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); node $(node --version); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load generator: ${BENCH_OHA:-the bench process (reqwest)}"
 food_pid=${pids[0]}
 echo "food-mcp start: $(grep -m1 'catalog in memory' "$work/food.log" || echo '(no catalog line)')"
 echo "food-mcp idle, catalog loaded: $(grep -E 'VmRSS' "/proc/$food_pid/status" | xargs)"

@@ -7,7 +7,8 @@
 //! `bench/compare.sh` starts food-mcp and the TypeScript anchor and runs this. Directly:
 //! `BENCH_TARGETS="food-mcp=http://127.0.0.1:3000,ts-seed=http://localhost:3100" cargo bench --bench compare`
 //! (env: BENCH_REQUESTS per round, default 5000; BENCH_CONCURRENCY, default 32; BENCH_ROUNDS, default 3;
-//! BENCH_OVERLOAD, default "128,512"; BENCH_CASES, words of the case labels to keep, e.g. "catalog,ping").
+//! BENCH_OVERLOAD, default "128,512"; BENCH_CASES, words of the case labels to keep, e.g. "catalog,ping";
+//! BENCH_OHA, an oha binary to drive the load with instead of this process's reqwest workers).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -228,7 +229,84 @@ fn error_kind(error: &anyhow::Error) -> String {
     error.to_string()
 }
 
+/// A round through oha (`BENCH_OHA`, the load generator the figures come from) when set,
+/// else through this process's own reqwest workers.
 async fn round(case: &Case, requests: usize, concurrency: usize) -> anyhow::Result<Round> {
+    match std::env::var_os("BENCH_OHA") {
+        Some(oha) => oha_round(&oha, case, requests, concurrency).await,
+        None => reqwest_round(case, requests, concurrency).await,
+    }
+}
+
+/// One oha run (`--output-format json`): its throughput and latency percentiles, and every answer
+/// but a 200 counted as an error by status, oha's own errors (timeouts, resets) by message. oha
+/// does not read the answers; `Case::new` checked one.
+async fn oha_round(
+    oha: &std::ffi::OsStr,
+    case: &Case,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<Round> {
+    let target = &case.target;
+    let mut command = tokio::process::Command::new(oha);
+    command
+        .args(["--no-tui", "--output-format", "json", "-m", "POST"])
+        .args(["-n", &requests.to_string(), "-c", &concurrency.to_string()])
+        .args(["-H", &format!("Authorization: Bearer {}", target.token)])
+        .args(["-H", "Accept: application/json, text/event-stream"])
+        .args(["-H", "Content-Type: application/json"])
+        .args(["-H", "MCP-Protocol-Version: 2025-06-18"]);
+    if let Some(session) = &target.session {
+        command.args(["-H", &format!("mcp-session-id: {session}")]);
+    }
+    let output = command
+        .args(["-d", &case.body.to_string(), &target.mcp])
+        .output()
+        .await
+        .context("running oha")?;
+    if !output.status.success() {
+        bail!("oha failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let report: Value = serde_json::from_slice(&output.stdout).context("oha's JSON report")?;
+    let seconds = |pointer: &str| {
+        report
+            .pointer(pointer)
+            .and_then(Value::as_f64)
+            .map(Duration::from_secs_f64)
+            .with_context(|| format!("oha's report has no {pointer}"))
+    };
+    let mut errors = BTreeMap::new();
+    let counts = |key: &str| {
+        report[key]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(kind, n)| Some((kind.clone(), usize::try_from(n.as_u64()?).ok()?)))
+            .collect::<Vec<_>>()
+    };
+    for (status, n) in counts("statusCodeDistribution") {
+        if status != "200" {
+            errors.insert(status, n);
+        }
+    }
+    errors.extend(counts("errorDistribution"));
+    // Answered requests per second, as the reqwest rounds count them.
+    let answered = report["summary"]["successRate"].as_f64().unwrap_or(0.0);
+    if answered == 0.0 {
+        bail!("{}: every request failed: {errors:?}", case.label);
+    }
+    Ok(Round {
+        rps: answered
+            * report["summary"]["requestsPerSec"]
+                .as_f64()
+                .context("oha's report has no requestsPerSec")?,
+        p50: seconds("/latencyPercentiles/p50")?,
+        p99: seconds("/latencyPercentiles/p99")?,
+        errors,
+    })
+}
+
+async fn reqwest_round(case: &Case, requests: usize, concurrency: usize) -> anyhow::Result<Round> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .timeout(Duration::from_secs(30))

@@ -193,7 +193,8 @@ async fn import_usda(config: Config, input: Option<PathBuf>) -> anyhow::Result<(
 }
 
 async fn serve(config: Config, telemetry: &telemetry::Telemetry) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.bind).await?;
+    let listener = serve::listen(config.bind, config.http.max_connections)
+        .map_err(|e| anyhow::anyhow!("binding {} (bind): {e}", config.bind))?;
     let metrics_listener = match config.metrics.bind {
         Some(address) => Some(TcpListener::bind(address).await.map_err(|e| {
             anyhow::anyhow!("binding the metrics address {address} (metrics.bind): {e}")
