@@ -353,6 +353,9 @@ struct Context<'a> {
     brand: &'a Words,
     brand_named: bool,
     result_heads: Option<&'a HashSet<String>>,
+    /// The generic (unbranded) names scored together, for telling whether one of them is the food
+    /// a query's words name in its own right (`None` for a name scored alone).
+    generic: Option<&'a [&'a Name]>,
 }
 
 fn score_reading(
@@ -374,6 +377,25 @@ fn score_reading(
         && context
             .result_heads
             .is_some_and(|heads| !heads.contains(named));
+    // "honey mustard" for "Salad dressing, honey mustard", "vegetable broth" for "Soup, vegetable
+    // broth": the query's words, two or more, are one whole qualifier segment, the food SR files
+    // under a class noun (the dressing, the soup).
+    // Not when another generic result is that food under its own head, with every query word
+    // ("Peanut butter, smooth" for "Cookies, peanut butter"; "Wine, table, red" for "Vinegar, red
+    // wine").
+    let segment_named = reading.core.len() > 1
+        && name.qualifiers.iter().any(|q| {
+            q.len() == reading.core.len() && q.iter().zip(&reading.core).all(|(s, w)| *s == w.stem)
+        })
+        && context.generic.is_some_and(|names| {
+            !names.iter().any(|other| {
+                other.heads.contains(named)
+                    && reading
+                        .core
+                        .iter()
+                        .all(|w| other.has_outside_clause(&w.stem))
+            })
+        });
     // Named by its brand or a synonym ("tabasco", "ghee"), the food is the class of thing its head
     // says: Tabasco is a sauce, ghee a butter.
     let named_otherwise = context.brand_named || name.synonyms.contains(named);
@@ -458,7 +480,7 @@ fn score_reading(
             penalty += SOFT_MISS;
         }
     }
-    if head == 0.0 && kind_named && found == reading.core.len() {
+    if head == 0.0 && (kind_named || segment_named) && found == reading.core.len() {
         head = KIND_CREDIT;
     }
     let recall = credit / reading.core.len() as f64;
@@ -669,6 +691,7 @@ fn score_alone(query: &str, analysis: &Analysis) -> f64 {
         brand_named: brand_named(&query, &own, analysis, &HashSet::new(), vocabulary),
         brand: &analysis.brand_words,
         result_heads: None,
+        generic: None,
     };
     best_score(&query, &analysis.name, &context)
 }
@@ -790,6 +813,12 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         })
         .map(|w| w.stem.as_str())
         .collect();
+    let generic: Vec<&Name> = results
+        .iter()
+        .zip(&analyses)
+        .filter(|(food, analysis)| !is_branded(food, analysis))
+        .map(|(_, analysis)| &analysis.name)
+        .collect();
     let scored = results
         .into_iter()
         .zip(&analyses)
@@ -799,6 +828,7 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
                 brand: &analysis.brand_words,
                 brand_named,
                 result_heads: Some(&result_heads),
+                generic: Some(&generic),
             };
             let score = best_score(&parsed, &analysis.name, &context);
             let branded = !brand_named && is_branded(&food, analysis);

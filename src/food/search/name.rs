@@ -66,6 +66,10 @@ pub(crate) struct Name {
     /// "cumin" in "Spices, cumin seed"), outside clauses and additions: the kind of the food, which a
     /// query may name alone.
     pub kinds: BTreeSet<String>,
+    /// Stems of each segment after the food's own one, outside clauses and brands ("honey mustard" in
+    /// "Salad dressing, honey mustard, regular"): a query naming one of them whole names the food SR
+    /// files under a class noun.
+    pub qualifiers: Vec<Vec<String>>,
     /// Sum of all weights: what a query would cover by naming everything.
     pub total: f64,
 }
@@ -241,6 +245,7 @@ impl Name {
             asides: Vec::new(),
             brands: BTreeSet::new(),
             kinds: BTreeSet::new(),
+            qualifiers: Vec::new(),
             total: 0.0,
         };
         let put = |weights: &mut BTreeMap<String, f64>, stem: String, weight: f64| {
@@ -273,6 +278,7 @@ impl Name {
                 segment.written.iter().flat_map(|(w, _)| words(w)).collect();
             result.segments.push(written_words.clone());
             let mut position = 0;
+            let mut qualifier_stems: Vec<String> = Vec::new();
             for (written, brand) in &segment.written {
                 let folded = words(written);
                 for w in &folded {
@@ -338,6 +344,9 @@ impl Name {
                             head = Some(stem.clone());
                         }
                     }
+                    if index > identity_index && !addition && !in_clause && !*brand {
+                        qualifier_stems.push(stem.clone());
+                    }
                     if addition {
                         result.additions.insert(stem.clone());
                     } else if index >= identity_index && !in_clause && !*brand && weight > 0.0 {
@@ -353,6 +362,9 @@ impl Name {
                         clause: in_clause,
                     });
                 }
+            }
+            if !qualifier_stems.is_empty() {
+                result.qualifiers.push(qualifier_stems);
             }
             // "Cereals ready-to-eat, GENERAL MILLS, CHEERIOS": a brand is the head when nothing else is.
             if let Some(head) = head.or(any_word) {
