@@ -356,7 +356,13 @@ struct Context<'a> {
     /// The generic (unbranded) names scored together, for telling whether one of them is the food
     /// a query's words name in its own right (`None` for a name scored alone).
     generic: Option<&'a [&'a Name]>,
+    /// The forms (indexes of `variants`, [`AS_SOLD`] for the as-sold ones) every result naming the
+    /// food has: SR has the food only so, and the form is how it comes ("Gelatins, dry powder").
+    only_forms: &'a BTreeSet<usize>,
 }
+
+/// The as-sold forms' place among the forms of [`Context::only_forms`].
+const AS_SOLD: usize = usize::MAX;
 
 fn score_reading(
     reading: &Reading,
@@ -399,7 +405,13 @@ fn score_reading(
     // Named by its brand or a synonym ("tabasco", "ghee"), the food is the class of thing its head
     // says: Tabasco is a sauce, ghee a butter.
     let named_otherwise = context.brand_named || name.synonyms.contains(named);
-    let (form, penalized) = form_penalty(reading, name, named_otherwise, vocabulary);
+    let (form, penalized) = form_penalty(
+        reading,
+        name,
+        named_otherwise,
+        context.only_forms,
+        vocabulary,
+    );
     let weight = |stem: &str| {
         if penalized.contains(stem) {
             0.0
@@ -546,6 +558,7 @@ fn form_penalty(
     reading: &Reading,
     name: &Name,
     named_otherwise: bool,
+    only_forms: &BTreeSet<usize>,
     vocabulary: &Vocabulary,
 ) -> (f64, BTreeSet<String>) {
     let mut penalized = BTreeSet::new();
@@ -558,14 +571,10 @@ fn form_penalty(
         .filter(|p| p.len() > 1 && name.has_phrase(p))
         .collect();
     let mut seen: Vec<&[String]> = Vec::new();
-    for variant in &vocabulary.variants {
+    for (index, variant) in vocabulary.variants.iter().enumerate() {
         let term = &variant.term;
-        let present = if variant.segment {
-            name.has_segment(&term.written)
-        } else {
-            name.has_written(&term.written)
-        };
-        if !present
+        if !has_variant(name, variant)
+            || only_forms.contains(&index)
             || reading.asks(&term.stems)
             || variant.unless.iter().any(|u| reading.stems.contains(u))
             || cooking_phrases
@@ -589,6 +598,7 @@ fn form_penalty(
         .iter()
         .any(|s| name.weights.contains_key(*s));
     if !prepared
+        && !only_forms.contains(&AS_SOLD)
         && as_sold.iter().any(|t| {
             name.has_written(&t.written)
                 && !reading.asks(&t.stems)
@@ -616,6 +626,51 @@ fn form_penalty(
         penalty += ADDITION_PENALTY;
     }
     (penalty, penalized)
+}
+
+fn has_variant(name: &Name, variant: &vocabulary::Variant) -> bool {
+    if variant.segment {
+        name.has_segment(&variant.term.written)
+    } else {
+        name.has_written(&variant.term.written)
+    }
+}
+
+/// The forms every one of the names that is the food the query's own words name (each word outside
+/// clauses, the last its head) has: "canned" when every sardine is canned, "dry" and "powder" when
+/// SR's only gelatin is a dry powder. A form SR has the food only in is no form to pay for. None
+/// when no name is that food.
+fn only_forms(query: &Query, names: &[&Name], vocabulary: &Vocabulary) -> BTreeSet<usize> {
+    let Some(reading) = query.readings.first() else {
+        return BTreeSet::new();
+    };
+    let Some(last) = reading.core.last() else {
+        return BTreeSet::new();
+    };
+    let peers: Vec<&&Name> = names
+        .iter()
+        .filter(|n| {
+            n.heads.contains(&last.stem)
+                && reading.core.iter().all(|w| n.has_outside_clause(&w.stem))
+        })
+        .collect();
+    if peers.is_empty() {
+        return BTreeSet::new();
+    }
+    let mut only: BTreeSet<usize> = (0..vocabulary.variants.len())
+        .filter(|&i| {
+            let variant = &vocabulary.variants[i];
+            !variant.version && peers.iter().all(|n| has_variant(n, variant))
+        })
+        .collect();
+    let (as_sold, _) = &vocabulary.as_sold;
+    if peers
+        .iter()
+        .all(|n| as_sold.iter().any(|t| n.has_written(&t.written)))
+    {
+        only.insert(AS_SOLD);
+    }
+    only
 }
 
 fn best_score(query: &Query, name: &Name, context: &Context) -> f64 {
@@ -692,6 +747,7 @@ fn score_alone(query: &str, analysis: &Analysis) -> f64 {
         brand: &analysis.brand_words,
         result_heads: None,
         generic: None,
+        only_forms: &BTreeSet::new(),
     };
     best_score(&query, &analysis.name, &context)
 }
@@ -819,6 +875,7 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         .filter(|(food, analysis)| !is_branded(food, analysis))
         .map(|(_, analysis)| &analysis.name)
         .collect();
+    let only_forms = only_forms(&parsed, &generic, vocabulary);
     let scored = results
         .into_iter()
         .zip(&analyses)
@@ -829,6 +886,7 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
                 brand_named,
                 result_heads: Some(&result_heads),
                 generic: Some(&generic),
+                only_forms: &only_forms,
             };
             let score = best_score(&parsed, &analysis.name, &context);
             let branded = !brand_named && is_branded(&food, analysis);

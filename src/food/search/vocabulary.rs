@@ -52,6 +52,8 @@ struct VariantEntry {
     unless: Vec<String>,
     #[serde(default)]
     segment: bool,
+    #[serde(default)]
+    version: bool,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +116,9 @@ pub(crate) struct Variant {
     pub unless: Vec<String>,
     /// It counts only as a whole name segment.
     pub segment: bool,
+    /// Another cook's version of the dish (a restaurant's, a region's), never the only form the
+    /// food comes in: the generic dish may be filed under another head.
+    pub version: bool,
 }
 
 pub(crate) struct Vocabulary {
@@ -201,6 +206,7 @@ impl Vocabulary {
                 penalty: entry.penalty,
                 unless: unless.clone(),
                 segment: entry.segment,
+                version: entry.version,
             }));
         }
         variants.sort_by_key(|v| std::cmp::Reverse(v.term.written.len()));
