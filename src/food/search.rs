@@ -113,6 +113,9 @@ struct Reading {
     /// Every stem of the reading, for telling which variant forms it asks for.
     stems: Vec<String>,
     factor: f64,
+    /// Stems the query itself puts in an ingredient clause ("meat sauce" in "spaghetti with meat
+    /// sauce"): a name's clause holding them is what the query asked for, found in full.
+    clause: BTreeSet<String>,
     /// The words are in the query's own order, so the last is its head noun; a vocabulary
     /// replacement is written in SR's order ("cheese cheddar") and says nothing about the head.
     ordered: bool,
@@ -123,7 +126,22 @@ struct Reading {
 struct Query {
     /// The query's own content words, written (folded) and stemmed.
     own: Vec<QueryWord>,
+    /// Stems after a clause word of the query ("with", "made with"): see [`Reading::clause`].
+    clause: BTreeSet<String>,
     readings: Vec<Reading>,
+}
+
+/// The stems of a query's content words after its first "with" or "made with".
+fn clause_stems(text: &str) -> BTreeSet<String> {
+    let words = text::words(text);
+    let Some(at) = words.iter().position(|w| w == "with") else {
+        return BTreeSet::new();
+    };
+    words[at + 1..]
+        .iter()
+        .filter(|w| !text::is_stop_word(w))
+        .map(|w| stem(w))
+        .collect()
 }
 
 /// The query's content words (stop words dropped).
@@ -143,6 +161,7 @@ impl Query {
         let own = query_words(text);
         let mut query = Query {
             own: own.clone(),
+            clause: clause_stems(text),
             readings: Vec::new(),
         };
         query.add(&own, 1.0, vocabulary);
@@ -216,8 +235,9 @@ impl Query {
             if self.readings.len() >= MAX_READINGS {
                 break;
             }
-            self.readings
-                .push(Reading::classify(words, factor, ordered, vocabulary));
+            let mut reading = Reading::classify(words, factor, ordered, vocabulary);
+            reading.clause = self.clause.clone();
+            self.readings.push(reading);
         }
     }
 
@@ -338,6 +358,7 @@ impl Reading {
             soft,
             stems,
             factor,
+            clause: BTreeSet::new(),
             ordered,
         }
     }
@@ -431,7 +452,7 @@ fn score_reading(
             HEAD_NOT_LAST
         };
         let c = if name.weights.contains_key(&q.stem) {
-            if name.has_outside_clause(&q.stem) {
+            if name.has_outside_clause(&q.stem) || reading.clause.contains(&q.stem) {
                 1.0
             } else {
                 CLAUSE_CREDIT
