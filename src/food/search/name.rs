@@ -104,7 +104,16 @@ fn is_brand_word(written: &str) -> bool {
 /// Which of a run of written words are brand words: those of [`is_brand_word`], and a short word
 /// in capitals next to one ("US" in "MARS SNACKFOOD US", "OF" in "CREAM OF WHEAT").
 pub(crate) fn brand_flags(written: &[&str]) -> Vec<bool> {
-    let strong: Vec<bool> = written.iter().map(|w| is_brand_word(w)).collect();
+    let mut strong: Vec<bool> = written.iter().map(|w| is_brand_word(w)).collect();
+    // A maker SR writes in ordinary case ("Nabisco", "Pepperidge Farm") is a brand too.
+    let folded: Vec<String> = written.iter().map(|w| words(w).concat()).collect();
+    for label in &super::vocabulary::vocabulary().brand_labels {
+        for at in 0..written.len() {
+            if folded[at..].starts_with(label) {
+                strong[at..at + label.len()].fill(true);
+            }
+        }
+    }
     let capitals = |w: &str| {
         let letters: Vec<char> = w.chars().filter(char::is_ascii_alphabetic).collect();
         letters.len() >= 2 && letters.iter().all(char::is_ascii_uppercase)

@@ -23,6 +23,8 @@ struct File {
     soft: Vec<String>,
     implied: Vec<ImpliedEntry>,
     dish_words: Vec<String>,
+    #[serde(default)]
+    brand_labels: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +138,9 @@ pub(crate) struct Vocabulary {
     pub implied: Vec<(Vec<Phrase>, Vec<Term>)>,
     /// Soft words that, last in a query after a food, name a dish ("poke bowl").
     pub dish_words: Vec<Term>,
+    /// Makers SR names in ordinary case before their product ("Nabisco, Nabisco Ritz Crackers"), as
+    /// folded written words: brand words like those in capitals.
+    pub brand_labels: Vec<Vec<String>>,
 }
 
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
@@ -241,6 +246,7 @@ impl Vocabulary {
             soft: terms(&file.soft),
             implied,
             dish_words: terms(&file.dish_words),
+            brand_labels: file.brand_labels.iter().map(|l| words(l)).collect(),
         })
     }
 
