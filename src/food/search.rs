@@ -516,6 +516,17 @@ fn score_reading(
     if head == 0.0 && (kind_named || segment_named) && found == reading.core.len() {
         head = KIND_CREDIT;
     }
+    // "sourdough" for "Bread, french or vienna (includes sourdough)": the entry says it stands for
+    // the food, which no result has as its head.
+    if head == 0.0
+        && found == reading.core.len()
+        && name.included.contains(named)
+        && context
+            .result_heads
+            .is_some_and(|heads| !heads.contains(named))
+    {
+        head = SYNONYM_CREDIT;
+    }
     let recall = credit / reading.core.len() as f64;
     let unnamed = name
         .identity

@@ -70,6 +70,9 @@ pub(crate) struct Name {
     /// "Salad dressing, honey mustard, regular"): a query naming one of them whole names the food SR
     /// files under a class noun.
     pub qualifiers: Vec<Vec<String>>,
+    /// Stems of "includes …" asides ("sourdough" in "Bread, french or vienna (includes
+    /// sourdough)"): foods the entry says it stands for.
+    pub included: BTreeSet<String>,
     /// Sum of all weights: what a query would cover by naming everything.
     pub total: f64,
 }
@@ -255,6 +258,7 @@ impl Name {
             brands: BTreeSet::new(),
             kinds: BTreeSet::new(),
             qualifiers: Vec::new(),
+            included: BTreeSet::new(),
             total: 0.0,
         };
         let put = |weights: &mut BTreeMap<String, f64>, stem: String, weight: f64| {
@@ -411,9 +415,15 @@ impl Name {
                                 | "with"
                         )
                     });
+                let includes = written
+                    .first()
+                    .is_some_and(|w| matches!(w.as_str(), "includes" | "include"));
                 for stem in written.iter().filter(|w| !is_stop_word(w)).map(|w| stem(w)) {
                     if attached && !describes && !vocabulary.is_default(&stem) {
                         result.synonyms.insert(stem.clone());
+                    }
+                    if includes && !vocabulary.is_default(&stem) {
+                        result.included.insert(stem.clone());
                     }
                     put(&mut result.weights, stem, 0.0);
                 }
