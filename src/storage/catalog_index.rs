@@ -65,7 +65,7 @@ pub(super) struct CatalogIndex {
 
 /// One reading of the query for the index: each required slot with its alternatives (a respelled
 /// word may have several), and the cooking words any of which a first pass asks for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct Reading {
     required: Vec<Vec<String>>,
     cooking: Vec<String>,
@@ -193,7 +193,25 @@ impl CatalogIndex {
             return Vec::new();
         }
         if let Some(spelled) = self.respell(&readings[0]) {
+            // The respelled words' own vocabulary readings ("oatmeel" → oatmeal → oats), after it.
+            let text: Vec<&str> = spelled
+                .required
+                .iter()
+                .filter_map(|slot| slot.first().map(String::as_str))
+                .collect();
+            let aliased: Vec<Reading> = search::recall(&text.join(" "))
+                .into_iter()
+                .skip(1)
+                .map(|r| Reading {
+                    required: r.required.into_iter().map(|w| vec![w]).collect(),
+                    cooking: r.cooking,
+                })
+                .filter(|r| !readings.contains(r))
+                .collect();
             readings.insert(1, spelled);
+            for (k, reading) in aliased.into_iter().enumerate() {
+                readings.insert(2 + k, reading);
+            }
         }
         readings.truncate(MAX_READINGS);
         self.candidates(&readings, limit)
