@@ -1385,6 +1385,132 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_qualifier_segment_names_the_food_filed_under_a_class_noun() {
+        let ranked = rank(
+            "honey mustard",
+            vec![
+                usda("1", "Mustard, prepared, yellow"),
+                usda("2", "Salad dressing, honey mustard, regular"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2");
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+        let ranked = rank(
+            "vegetable broth",
+            vec![usda("1", "Soup, vegetable broth, ready to serve")],
+        );
+        assert!(
+            ranked[0].match_score >= CONFIDENT_MATCH,
+            "{}",
+            ranked[0].match_score
+        );
+        // Not when another result is that food under its own head.
+        let ranked = rank(
+            "peanut butter",
+            vec![
+                usda(
+                    "1",
+                    "Cookies, peanut butter, commercially prepared, regular",
+                ),
+                usda("2", "Peanut butter, smooth style, without salt"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2");
+        // A name scored alone keeps the conservative reading.
+        assert!(
+            match_score(
+                "honey mustard",
+                "Salad dressing, honey mustard, regular",
+                None
+            ) < 0.7
+        );
+    }
+
+    #[test]
+    fn a_form_every_result_naming_the_food_has_costs_nothing() {
+        let ranked = rank(
+            "gelatin",
+            vec![
+                usda("1", "Gelatins, dry powder, unsweetened"),
+                usda("2", "Gelatin desserts, dry mix"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "1");
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+        let ranked = rank(
+            "sardines",
+            vec![
+                usda(
+                    "1",
+                    "Fish, sardine, Atlantic, canned in oil, drained solids with bone",
+                ),
+                usda(
+                    "2",
+                    "Fish, sardine, Pacific, canned in tomato sauce, drained solids with bone",
+                ),
+            ],
+        );
+        assert!(
+            ranked[0].match_score >= CONFIDENT_MATCH,
+            "{}",
+            ranked[0].match_score
+        );
+        // A form some result lacks still costs.
+        let ranked = rank(
+            "banana",
+            vec![
+                usda("1", "Bananas, dehydrated, or banana powder"),
+                usda("2", "Bananas, raw"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        assert!(ranked[1].match_score < 0.8, "{}", ranked[1].match_score);
+        // A restaurant's version is never the only form: the generic dish may have another head.
+        let ranked = rank(
+            "french fries",
+            vec![
+                usda("1", "Restaurant, family style, french fries"),
+                usda(
+                    "2",
+                    "Potatoes, french fried, all types, salt not added in processing, frozen, oven-heated",
+                ),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2");
+    }
+
+    #[test]
+    fn words_the_query_puts_after_with_are_found_in_full_in_a_clause() {
+        let ranked = rank(
+            "spaghetti with meat sauce",
+            vec![usda("1", "Spaghetti with meat sauce, frozen entree")],
+        );
+        assert!(
+            ranked[0].match_score >= CONFIDENT_MATCH,
+            "{}",
+            ranked[0].match_score
+        );
+        // Without "with" in the query, a clause word is still only partly found.
+        assert!(
+            match_score("egg salad", "Potato salad with egg", None)
+                < match_score("potato salad", "Potato salad with egg", None)
+        );
+    }
+
+    #[test]
+    fn a_name_including_the_food_is_it_when_no_result_has_it_as_head() {
+        let ranked = rank(
+            "sourdough",
+            vec![
+                usda("1", "Bread, french or vienna (includes sourdough)"),
+                usda("2", "Bread, white, commercially prepared"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "1");
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+    }
+
+    #[test]
     fn a_dish_named_by_its_topping_is_no_topping_sold_alone() {
         let ranked = rank(
             "cheese pizza",
@@ -1583,10 +1709,21 @@ mod tests {
         // A class prefix is no part of the food: "Seeds, …" is not the seeds of a food.
         let v = vocabulary();
         let reading = &Query::parse("sesame", v).readings[0];
-        let (_, penalized) =
-            form_penalty(reading, &Name::analyse("Seeds, sesame flour", v), false, v);
+        let (_, penalized) = form_penalty(
+            reading,
+            &Name::analyse("Seeds, sesame flour", v),
+            false,
+            &BTreeSet::new(),
+            v,
+        );
         assert!(!penalized.contains("seed"), "{penalized:?}");
-        let (_, penalized) = form_penalty(reading, &Name::analyse("Pumpkin, seeds", v), false, v);
+        let (_, penalized) = form_penalty(
+            reading,
+            &Name::analyse("Pumpkin, seeds", v),
+            false,
+            &BTreeSet::new(),
+            v,
+        );
         assert!(penalized.contains("seed"), "{penalized:?}");
     }
 

@@ -767,6 +767,17 @@ mod tests {
     }
 
     #[test]
+    fn a_respelled_query_is_also_looked_for_through_the_vocabulary() {
+        // "oatmeel" is respelled "oatmeal", which the vocabulary reads as oats.
+        let index = CatalogIndex::build([
+            ("Cookies, oatmeal, commercially prepared, regular", None),
+            ("Bread, oatmeal", None),
+            ("Oats", None),
+        ]);
+        assert!(index.recall("oatmeel", 8).contains(&2), "oats are recalled");
+    }
+
+    #[test]
     fn two_mistakes_are_found_in_the_range_of_words_with_the_same_opening() {
         let index = index();
         assert!(

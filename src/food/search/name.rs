@@ -563,6 +563,13 @@ mod tests {
             [one("bars")].into(),
             "US is part of the brand label"
         );
+        let n = analyse("Nabisco, Nabisco Ritz Crackers");
+        assert_eq!(n.heads, [one("crackers")].into(), "a maker's label");
+        assert!(n.brands.contains(&one("nabisco")) && n.weight(&one("nabisco")) == 0.0);
+        let n = analyse("Bread, french or vienna (includes sourdough)");
+        assert!(n.included.contains(&one("sourdough")) && n.synonyms.is_empty());
+        let n = analyse("Salad dressing, honey mustard, regular");
+        assert!(n.qualifiers.contains(&vec![one("honey"), one("mustard")]));
         let n = analyse("WENDY'S, DAVE'S Hot 'N Juicy 1/4 LB, single");
         assert!(
             !n.brands.contains(&one("lb")),
