@@ -182,13 +182,7 @@ impl CatalogIndex {
     /// reading gets an equal share of `limit`, then the readings in order fill what is left — then,
     /// when they are under a quarter of `limit`, foods with any word, each pass in bm25 order.
     pub(super) fn recall(&self, query: &str, limit: usize) -> Vec<u32> {
-        let mut readings: Vec<Reading> = search::recall(query)
-            .into_iter()
-            .map(|r| Reading {
-                required: r.required.into_iter().map(|w| vec![w]).collect(),
-                cooking: r.cooking,
-            })
-            .collect();
+        let mut readings = readings_of(query);
         if readings.is_empty() || limit == 0 || self.lengths.is_empty() {
             return Vec::new();
         }
@@ -199,13 +193,9 @@ impl CatalogIndex {
                 .iter()
                 .filter_map(|slot| slot.first().map(String::as_str))
                 .collect();
-            let aliased: Vec<Reading> = search::recall(&text.join(" "))
+            let aliased: Vec<Reading> = readings_of(&text.join(" "))
                 .into_iter()
                 .skip(1)
-                .map(|r| Reading {
-                    required: r.required.into_iter().map(|w| vec![w]).collect(),
-                    cooking: r.cooking,
-                })
                 .filter(|r| !readings.contains(r))
                 .collect();
             readings.insert(1, spelled);
@@ -478,6 +468,17 @@ impl CatalogIndex {
 }
 
 /// The entries of a sorted (key, value) list whose key is `key`.
+/// The readings the ranking gives a query, each word a slot of its own.
+fn readings_of(query: &str) -> Vec<Reading> {
+    search::recall(query)
+        .into_iter()
+        .map(|r| Reading {
+            required: r.required.into_iter().map(|w| vec![w]).collect(),
+            cooking: r.cooking,
+        })
+        .collect()
+}
+
 fn equal_range<'a>(
     list: &'a [(Box<str>, u32)],
     key: &str,
