@@ -626,9 +626,21 @@ fn form_penalty(
         penalized.extend(term.stems.iter().cloned());
     }
     let (as_sold, as_sold_penalty) = &vocabulary.as_sold;
-    let prepared = ["prepar", "cook", "dilut", "reconstitut", "heat", "bake"]
-        .iter()
-        .any(|s| name.weights.contains_key(*s));
+    // A roasted food is prepared: "dry" in "dry-roasted" is a cooking method, no dry mix. ("fried"
+    // is not: "french fried" names the food, and "par fried" frozen fries are sold unprepared.)
+    let prepared = [
+        "prepar",
+        "cook",
+        "dilut",
+        "reconstitut",
+        "heat",
+        "bake",
+        "roast",
+        "toast",
+        "broil",
+    ]
+    .iter()
+    .any(|s| name.weights.contains_key(*s));
     if !prepared
         && !only_forms.contains(&AS_SOLD)
         && as_sold.iter().any(|t| {
@@ -1474,6 +1486,18 @@ mod tests {
                     "2",
                     "Potatoes, french fried, all types, salt not added in processing, frozen, oven-heated",
                 ),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2");
+    }
+
+    #[test]
+    fn dry_in_a_cooking_method_is_no_dry_mix() {
+        let ranked = rank(
+            "roasted peanuts",
+            vec![
+                usda("1", "Peanuts, all types, cooked, boiled, with salt"),
+                usda("2", "Peanuts, all types, dry-roasted, without salt"),
             ],
         );
         assert_eq!(ids(&ranked)[0], "2");
