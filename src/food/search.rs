@@ -113,6 +113,9 @@ struct Reading {
     /// Every stem of the reading, for telling which variant forms it asks for.
     stems: Vec<String>,
     factor: f64,
+    /// Stems the query itself puts in an ingredient clause ("meat sauce" in "spaghetti with meat
+    /// sauce"): a name's clause holding them is what the query asked for, found in full.
+    clause: BTreeSet<String>,
     /// The words are in the query's own order, so the last is its head noun; a vocabulary
     /// replacement is written in SR's order ("cheese cheddar") and says nothing about the head.
     ordered: bool,
@@ -123,7 +126,22 @@ struct Reading {
 struct Query {
     /// The query's own content words, written (folded) and stemmed.
     own: Vec<QueryWord>,
+    /// Stems after a clause word of the query ("with", "made with"): see [`Reading::clause`].
+    clause: BTreeSet<String>,
     readings: Vec<Reading>,
+}
+
+/// The stems of a query's content words after its first "with" or "made with".
+fn clause_stems(text: &str) -> BTreeSet<String> {
+    let words = text::words(text);
+    let Some(at) = words.iter().position(|w| w == "with") else {
+        return BTreeSet::new();
+    };
+    words[at + 1..]
+        .iter()
+        .filter(|w| !text::is_stop_word(w))
+        .map(|w| stem(w))
+        .collect()
 }
 
 /// The query's content words (stop words dropped).
@@ -143,6 +161,7 @@ impl Query {
         let own = query_words(text);
         let mut query = Query {
             own: own.clone(),
+            clause: clause_stems(text),
             readings: Vec::new(),
         };
         query.add(&own, 1.0, vocabulary);
@@ -216,8 +235,9 @@ impl Query {
             if self.readings.len() >= MAX_READINGS {
                 break;
             }
-            self.readings
-                .push(Reading::classify(words, factor, ordered, vocabulary));
+            let mut reading = Reading::classify(words, factor, ordered, vocabulary);
+            reading.clause = self.clause.clone();
+            self.readings.push(reading);
         }
     }
 
@@ -338,6 +358,7 @@ impl Reading {
             soft,
             stems,
             factor,
+            clause: BTreeSet::new(),
             ordered,
         }
     }
@@ -353,7 +374,16 @@ struct Context<'a> {
     brand: &'a Words,
     brand_named: bool,
     result_heads: Option<&'a HashSet<String>>,
+    /// The generic (unbranded) names scored together, for telling whether one of them is the food
+    /// a query's words name in its own right (`None` for a name scored alone).
+    generic: Option<&'a [&'a Name]>,
+    /// The forms (indexes of `variants`, [`AS_SOLD`] for the as-sold ones) every result naming the
+    /// food has: SR has the food only so, and the form is how it comes ("Gelatins, dry powder").
+    only_forms: &'a BTreeSet<usize>,
 }
+
+/// The as-sold forms' place among the forms of [`Context::only_forms`].
+const AS_SOLD: usize = usize::MAX;
 
 fn score_reading(
     reading: &Reading,
@@ -374,10 +404,35 @@ fn score_reading(
         && context
             .result_heads
             .is_some_and(|heads| !heads.contains(named));
+    // "honey mustard" for "Salad dressing, honey mustard", "vegetable broth" for "Soup, vegetable
+    // broth": the query's words, two or more, are one whole qualifier segment, the food SR files
+    // under a class noun (the dressing, the soup).
+    // Not when another generic result is that food under its own head, with every query word
+    // ("Peanut butter, smooth" for "Cookies, peanut butter"; "Wine, table, red" for "Vinegar, red
+    // wine").
+    let segment_named = reading.core.len() > 1
+        && name.qualifiers.iter().any(|q| {
+            q.len() == reading.core.len() && q.iter().zip(&reading.core).all(|(s, w)| *s == w.stem)
+        })
+        && context.generic.is_some_and(|names| {
+            !names.iter().any(|other| {
+                other.heads.contains(named)
+                    && reading
+                        .core
+                        .iter()
+                        .all(|w| other.has_outside_clause(&w.stem))
+            })
+        });
     // Named by its brand or a synonym ("tabasco", "ghee"), the food is the class of thing its head
     // says: Tabasco is a sauce, ghee a butter.
     let named_otherwise = context.brand_named || name.synonyms.contains(named);
-    let (form, penalized) = form_penalty(reading, name, named_otherwise, vocabulary);
+    let (form, penalized) = form_penalty(
+        reading,
+        name,
+        named_otherwise,
+        context.only_forms,
+        vocabulary,
+    );
     let weight = |stem: &str| {
         if penalized.contains(stem) {
             0.0
@@ -397,7 +452,7 @@ fn score_reading(
             HEAD_NOT_LAST
         };
         let c = if name.weights.contains_key(&q.stem) {
-            if name.has_outside_clause(&q.stem) {
+            if name.has_outside_clause(&q.stem) || reading.clause.contains(&q.stem) {
                 1.0
             } else {
                 CLAUSE_CREDIT
@@ -458,8 +513,19 @@ fn score_reading(
             penalty += SOFT_MISS;
         }
     }
-    if head == 0.0 && kind_named && found == reading.core.len() {
+    if head == 0.0 && (kind_named || segment_named) && found == reading.core.len() {
         head = KIND_CREDIT;
+    }
+    // "sourdough" for "Bread, french or vienna (includes sourdough)": the entry says it stands for
+    // the food, which no result has as its head.
+    if head == 0.0
+        && found == reading.core.len()
+        && name.included.contains(named)
+        && context
+            .result_heads
+            .is_some_and(|heads| !heads.contains(named))
+    {
+        head = SYNONYM_CREDIT;
     }
     let recall = credit / reading.core.len() as f64;
     let unnamed = name
@@ -524,6 +590,7 @@ fn form_penalty(
     reading: &Reading,
     name: &Name,
     named_otherwise: bool,
+    only_forms: &BTreeSet<usize>,
     vocabulary: &Vocabulary,
 ) -> (f64, BTreeSet<String>) {
     let mut penalized = BTreeSet::new();
@@ -536,14 +603,10 @@ fn form_penalty(
         .filter(|p| p.len() > 1 && name.has_phrase(p))
         .collect();
     let mut seen: Vec<&[String]> = Vec::new();
-    for variant in &vocabulary.variants {
+    for (index, variant) in vocabulary.variants.iter().enumerate() {
         let term = &variant.term;
-        let present = if variant.segment {
-            name.has_segment(&term.written)
-        } else {
-            name.has_written(&term.written)
-        };
-        if !present
+        if !has_variant(name, variant)
+            || only_forms.contains(&index)
             || reading.asks(&term.stems)
             || variant.unless.iter().any(|u| reading.stems.contains(u))
             || cooking_phrases
@@ -563,10 +626,23 @@ fn form_penalty(
         penalized.extend(term.stems.iter().cloned());
     }
     let (as_sold, as_sold_penalty) = &vocabulary.as_sold;
-    let prepared = ["prepar", "cook", "dilut", "reconstitut", "heat", "bake"]
-        .iter()
-        .any(|s| name.weights.contains_key(*s));
+    // A roasted food is prepared: "dry" in "dry-roasted" is a cooking method, no dry mix. ("fried"
+    // is not: "french fried" names the food, and "par fried" frozen fries are sold unprepared.)
+    let prepared = [
+        "prepar",
+        "cook",
+        "dilut",
+        "reconstitut",
+        "heat",
+        "bake",
+        "roast",
+        "toast",
+        "broil",
+    ]
+    .iter()
+    .any(|s| name.weights.contains_key(*s));
     if !prepared
+        && !only_forms.contains(&AS_SOLD)
         && as_sold.iter().any(|t| {
             name.has_written(&t.written)
                 && !reading.asks(&t.stems)
@@ -594,6 +670,51 @@ fn form_penalty(
         penalty += ADDITION_PENALTY;
     }
     (penalty, penalized)
+}
+
+fn has_variant(name: &Name, variant: &vocabulary::Variant) -> bool {
+    if variant.segment {
+        name.has_segment(&variant.term.written)
+    } else {
+        name.has_written(&variant.term.written)
+    }
+}
+
+/// The forms every one of the names that is the food the query's own words name (each word outside
+/// clauses, the last its head) has: "canned" when every sardine is canned, "dry" and "powder" when
+/// SR's only gelatin is a dry powder. A form SR has the food only in is no form to pay for. None
+/// when no name is that food.
+fn only_forms(query: &Query, names: &[&Name], vocabulary: &Vocabulary) -> BTreeSet<usize> {
+    let Some(reading) = query.readings.first() else {
+        return BTreeSet::new();
+    };
+    let Some(last) = reading.core.last() else {
+        return BTreeSet::new();
+    };
+    let peers: Vec<&&Name> = names
+        .iter()
+        .filter(|n| {
+            n.heads.contains(&last.stem)
+                && reading.core.iter().all(|w| n.has_outside_clause(&w.stem))
+        })
+        .collect();
+    if peers.is_empty() {
+        return BTreeSet::new();
+    }
+    let mut only: BTreeSet<usize> = (0..vocabulary.variants.len())
+        .filter(|&i| {
+            let variant = &vocabulary.variants[i];
+            !variant.version && peers.iter().all(|n| has_variant(n, variant))
+        })
+        .collect();
+    let (as_sold, _) = &vocabulary.as_sold;
+    if peers
+        .iter()
+        .all(|n| as_sold.iter().any(|t| n.has_written(&t.written)))
+    {
+        only.insert(AS_SOLD);
+    }
+    only
 }
 
 fn best_score(query: &Query, name: &Name, context: &Context) -> f64 {
@@ -669,6 +790,8 @@ fn score_alone(query: &str, analysis: &Analysis) -> f64 {
         brand_named: brand_named(&query, &own, analysis, &HashSet::new(), vocabulary),
         brand: &analysis.brand_words,
         result_heads: None,
+        generic: None,
+        only_forms: &BTreeSet::new(),
     };
     best_score(&query, &analysis.name, &context)
 }
@@ -790,6 +913,13 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         })
         .map(|w| w.stem.as_str())
         .collect();
+    let generic: Vec<&Name> = results
+        .iter()
+        .zip(&analyses)
+        .filter(|(food, analysis)| !is_branded(food, analysis))
+        .map(|(_, analysis)| &analysis.name)
+        .collect();
+    let only_forms = only_forms(&parsed, &generic, vocabulary);
     let scored = results
         .into_iter()
         .zip(&analyses)
@@ -799,6 +929,8 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
                 brand: &analysis.brand_words,
                 brand_named,
                 result_heads: Some(&result_heads),
+                generic: Some(&generic),
+                only_forms: &only_forms,
             };
             let score = best_score(&parsed, &analysis.name, &context);
             let branded = !brand_named && is_branded(&food, analysis);
@@ -1265,6 +1397,144 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_qualifier_segment_names_the_food_filed_under_a_class_noun() {
+        let ranked = rank(
+            "honey mustard",
+            vec![
+                usda("1", "Mustard, prepared, yellow"),
+                usda("2", "Salad dressing, honey mustard, regular"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2");
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+        let ranked = rank(
+            "vegetable broth",
+            vec![usda("1", "Soup, vegetable broth, ready to serve")],
+        );
+        assert!(
+            ranked[0].match_score >= CONFIDENT_MATCH,
+            "{}",
+            ranked[0].match_score
+        );
+        // Not when another result is that food under its own head.
+        let ranked = rank(
+            "peanut butter",
+            vec![
+                usda(
+                    "1",
+                    "Cookies, peanut butter, commercially prepared, regular",
+                ),
+                usda("2", "Peanut butter, smooth style, without salt"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2");
+        // A name scored alone keeps the conservative reading.
+        assert!(
+            match_score(
+                "honey mustard",
+                "Salad dressing, honey mustard, regular",
+                None
+            ) < 0.7
+        );
+    }
+
+    #[test]
+    fn a_form_every_result_naming_the_food_has_costs_nothing() {
+        let ranked = rank(
+            "gelatin",
+            vec![
+                usda("1", "Gelatins, dry powder, unsweetened"),
+                usda("2", "Gelatin desserts, dry mix"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "1");
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+        let ranked = rank(
+            "sardines",
+            vec![
+                usda(
+                    "1",
+                    "Fish, sardine, Atlantic, canned in oil, drained solids with bone",
+                ),
+                usda(
+                    "2",
+                    "Fish, sardine, Pacific, canned in tomato sauce, drained solids with bone",
+                ),
+            ],
+        );
+        assert!(
+            ranked[0].match_score >= CONFIDENT_MATCH,
+            "{}",
+            ranked[0].match_score
+        );
+        // A form some result lacks still costs.
+        let ranked = rank(
+            "banana",
+            vec![
+                usda("1", "Bananas, dehydrated, or banana powder"),
+                usda("2", "Bananas, raw"),
+            ],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"]);
+        assert!(ranked[1].match_score < 0.8, "{}", ranked[1].match_score);
+        // A restaurant's version is never the only form: the generic dish may have another head.
+        let ranked = rank(
+            "french fries",
+            vec![
+                usda("1", "Restaurant, family style, french fries"),
+                usda(
+                    "2",
+                    "Potatoes, french fried, all types, salt not added in processing, frozen, oven-heated",
+                ),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2");
+    }
+
+    #[test]
+    fn dry_in_a_cooking_method_is_no_dry_mix() {
+        let ranked = rank(
+            "roasted peanuts",
+            vec![
+                usda("1", "Peanuts, all types, cooked, boiled, with salt"),
+                usda("2", "Peanuts, all types, dry-roasted, without salt"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "2");
+    }
+
+    #[test]
+    fn words_the_query_puts_after_with_are_found_in_full_in_a_clause() {
+        let ranked = rank(
+            "spaghetti with meat sauce",
+            vec![usda("1", "Spaghetti with meat sauce, frozen entree")],
+        );
+        assert!(
+            ranked[0].match_score >= CONFIDENT_MATCH,
+            "{}",
+            ranked[0].match_score
+        );
+        // Without "with" in the query, a clause word is still only partly found.
+        assert!(
+            match_score("egg salad", "Potato salad with egg", None)
+                < match_score("potato salad", "Potato salad with egg", None)
+        );
+    }
+
+    #[test]
+    fn a_name_including_the_food_is_it_when_no_result_has_it_as_head() {
+        let ranked = rank(
+            "sourdough",
+            vec![
+                usda("1", "Bread, french or vienna (includes sourdough)"),
+                usda("2", "Bread, white, commercially prepared"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "1");
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+    }
+
+    #[test]
     fn a_dish_named_by_its_topping_is_no_topping_sold_alone() {
         let ranked = rank(
             "cheese pizza",
@@ -1463,10 +1733,21 @@ mod tests {
         // A class prefix is no part of the food: "Seeds, …" is not the seeds of a food.
         let v = vocabulary();
         let reading = &Query::parse("sesame", v).readings[0];
-        let (_, penalized) =
-            form_penalty(reading, &Name::analyse("Seeds, sesame flour", v), false, v);
+        let (_, penalized) = form_penalty(
+            reading,
+            &Name::analyse("Seeds, sesame flour", v),
+            false,
+            &BTreeSet::new(),
+            v,
+        );
         assert!(!penalized.contains("seed"), "{penalized:?}");
-        let (_, penalized) = form_penalty(reading, &Name::analyse("Pumpkin, seeds", v), false, v);
+        let (_, penalized) = form_penalty(
+            reading,
+            &Name::analyse("Pumpkin, seeds", v),
+            false,
+            &BTreeSet::new(),
+            v,
+        );
         assert!(penalized.contains("seed"), "{penalized:?}");
     }
 

@@ -65,7 +65,7 @@ pub(super) struct CatalogIndex {
 
 /// One reading of the query for the index: each required slot with its alternatives (a respelled
 /// word may have several), and the cooking words any of which a first pass asks for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct Reading {
     required: Vec<Vec<String>>,
     cooking: Vec<String>,
@@ -182,18 +182,26 @@ impl CatalogIndex {
     /// reading gets an equal share of `limit`, then the readings in order fill what is left — then,
     /// when they are under a quarter of `limit`, foods with any word, each pass in bm25 order.
     pub(super) fn recall(&self, query: &str, limit: usize) -> Vec<u32> {
-        let mut readings: Vec<Reading> = search::recall(query)
-            .into_iter()
-            .map(|r| Reading {
-                required: r.required.into_iter().map(|w| vec![w]).collect(),
-                cooking: r.cooking,
-            })
-            .collect();
+        let mut readings = readings_of(query);
         if readings.is_empty() || limit == 0 || self.lengths.is_empty() {
             return Vec::new();
         }
         if let Some(spelled) = self.respell(&readings[0]) {
+            // The respelled words' own vocabulary readings ("oatmeel" → oatmeal → oats), after it.
+            let text: Vec<&str> = spelled
+                .required
+                .iter()
+                .filter_map(|slot| slot.first().map(String::as_str))
+                .collect();
+            let aliased: Vec<Reading> = readings_of(&text.join(" "))
+                .into_iter()
+                .skip(1)
+                .filter(|r| !readings.contains(r))
+                .collect();
             readings.insert(1, spelled);
+            for (k, reading) in aliased.into_iter().enumerate() {
+                readings.insert(2 + k, reading);
+            }
         }
         readings.truncate(MAX_READINGS);
         self.candidates(&readings, limit)
@@ -460,6 +468,17 @@ impl CatalogIndex {
 }
 
 /// The entries of a sorted (key, value) list whose key is `key`.
+/// The readings the ranking gives a query, each word a slot of its own.
+fn readings_of(query: &str) -> Vec<Reading> {
+    search::recall(query)
+        .into_iter()
+        .map(|r| Reading {
+            required: r.required.into_iter().map(|w| vec![w]).collect(),
+            cooking: r.cooking,
+        })
+        .collect()
+}
+
 fn equal_range<'a>(
     list: &'a [(Box<str>, u32)],
     key: &str,
@@ -746,6 +765,17 @@ mod tests {
             index().respell(&reading(&[&["xylophone"]], &[])).is_none(),
             "nothing near"
         );
+    }
+
+    #[test]
+    fn a_respelled_query_is_also_looked_for_through_the_vocabulary() {
+        // "oatmeel" is respelled "oatmeal", which the vocabulary reads as oats.
+        let index = CatalogIndex::build([
+            ("Cookies, oatmeal, commercially prepared, regular", None),
+            ("Bread, oatmeal", None),
+            ("Oats", None),
+        ]);
+        assert!(index.recall("oatmeel", 8).contains(&2), "oats are recalled");
     }
 
     #[test]

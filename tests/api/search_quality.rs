@@ -17,9 +17,9 @@ use crate::helpers::{Client, call_ok, spawn_app_with};
 /// that loses ground fails. Rates are fractions. They are under the targets (top-1 95 %,
 /// top-3 98 %, false no-confident-match 2 %, every no-match flagged): raise them as ranking gets there.
 const FLOORS: Figures = Figures {
-    top1: 0.85,
-    top3: 0.94,
-    false_no_confident: 0.105,
+    top1: 0.855,
+    top3: 0.945,
+    false_no_confident: 0.095,
     no_match_flagged: 0.97,
 };
 

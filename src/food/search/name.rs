@@ -66,6 +66,13 @@ pub(crate) struct Name {
     /// "cumin" in "Spices, cumin seed"), outside clauses and additions: the kind of the food, which a
     /// query may name alone.
     pub kinds: BTreeSet<String>,
+    /// Stems of each segment after the food's own one, outside clauses and brands ("honey mustard" in
+    /// "Salad dressing, honey mustard, regular"): a query naming one of them whole names the food SR
+    /// files under a class noun.
+    pub qualifiers: Vec<Vec<String>>,
+    /// Stems of "includes …" asides ("sourdough" in "Bread, french or vienna (includes
+    /// sourdough)"): foods the entry says it stands for.
+    pub included: BTreeSet<String>,
     /// Sum of all weights: what a query would cover by naming everything.
     pub total: f64,
 }
@@ -100,7 +107,16 @@ fn is_brand_word(written: &str) -> bool {
 /// Which of a run of written words are brand words: those of [`is_brand_word`], and a short word
 /// in capitals next to one ("US" in "MARS SNACKFOOD US", "OF" in "CREAM OF WHEAT").
 pub(crate) fn brand_flags(written: &[&str]) -> Vec<bool> {
-    let strong: Vec<bool> = written.iter().map(|w| is_brand_word(w)).collect();
+    let mut strong: Vec<bool> = written.iter().map(|w| is_brand_word(w)).collect();
+    // A maker SR writes in ordinary case ("Nabisco", "Pepperidge Farm") is a brand too.
+    let folded: Vec<String> = written.iter().map(|w| words(w).concat()).collect();
+    for label in &super::vocabulary::vocabulary().brand_labels {
+        for at in 0..written.len() {
+            if folded[at..].starts_with(label) {
+                strong[at..at + label.len()].fill(true);
+            }
+        }
+    }
     let capitals = |w: &str| {
         let letters: Vec<char> = w.chars().filter(char::is_ascii_alphabetic).collect();
         letters.len() >= 2 && letters.iter().all(char::is_ascii_uppercase)
@@ -241,6 +257,8 @@ impl Name {
             asides: Vec::new(),
             brands: BTreeSet::new(),
             kinds: BTreeSet::new(),
+            qualifiers: Vec::new(),
+            included: BTreeSet::new(),
             total: 0.0,
         };
         let put = |weights: &mut BTreeMap<String, f64>, stem: String, weight: f64| {
@@ -273,6 +291,7 @@ impl Name {
                 segment.written.iter().flat_map(|(w, _)| words(w)).collect();
             result.segments.push(written_words.clone());
             let mut position = 0;
+            let mut qualifier_stems: Vec<String> = Vec::new();
             for (written, brand) in &segment.written {
                 let folded = words(written);
                 for w in &folded {
@@ -338,6 +357,9 @@ impl Name {
                             head = Some(stem.clone());
                         }
                     }
+                    if index > identity_index && !addition && !in_clause && !*brand {
+                        qualifier_stems.push(stem.clone());
+                    }
                     if addition {
                         result.additions.insert(stem.clone());
                     } else if index >= identity_index && !in_clause && !*brand && weight > 0.0 {
@@ -353,6 +375,9 @@ impl Name {
                         clause: in_clause,
                     });
                 }
+            }
+            if !qualifier_stems.is_empty() {
+                result.qualifiers.push(qualifier_stems);
             }
             // "Cereals ready-to-eat, GENERAL MILLS, CHEERIOS": a brand is the head when nothing else is.
             if let Some(head) = head.or(any_word) {
@@ -390,9 +415,15 @@ impl Name {
                                 | "with"
                         )
                     });
+                let includes = written
+                    .first()
+                    .is_some_and(|w| matches!(w.as_str(), "includes" | "include"));
                 for stem in written.iter().filter(|w| !is_stop_word(w)).map(|w| stem(w)) {
                     if attached && !describes && !vocabulary.is_default(&stem) {
                         result.synonyms.insert(stem.clone());
+                    }
+                    if includes && !vocabulary.is_default(&stem) {
+                        result.included.insert(stem.clone());
                     }
                     put(&mut result.weights, stem, 0.0);
                 }
@@ -532,6 +563,13 @@ mod tests {
             [one("bars")].into(),
             "US is part of the brand label"
         );
+        let n = analyse("Nabisco, Nabisco Ritz Crackers");
+        assert_eq!(n.heads, [one("crackers")].into(), "a maker's label");
+        assert!(n.brands.contains(&one("nabisco")) && n.weight(&one("nabisco")) == 0.0);
+        let n = analyse("Bread, french or vienna (includes sourdough)");
+        assert!(n.included.contains(&one("sourdough")) && n.synonyms.is_empty());
+        let n = analyse("Salad dressing, honey mustard, regular");
+        assert!(n.qualifiers.contains(&vec![one("honey"), one("mustard")]));
         let n = analyse("WENDY'S, DAVE'S Hot 'N Juicy 1/4 LB, single");
         assert!(
             !n.brands.contains(&one("lb")),

@@ -23,6 +23,8 @@ struct File {
     soft: Vec<String>,
     implied: Vec<ImpliedEntry>,
     dish_words: Vec<String>,
+    #[serde(default)]
+    brand_labels: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +54,8 @@ struct VariantEntry {
     unless: Vec<String>,
     #[serde(default)]
     segment: bool,
+    #[serde(default)]
+    version: bool,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +118,9 @@ pub(crate) struct Variant {
     pub unless: Vec<String>,
     /// It counts only as a whole name segment.
     pub segment: bool,
+    /// Another cook's version of the dish (a restaurant's, a region's), never the only form the
+    /// food comes in: the generic dish may be filed under another head.
+    pub version: bool,
 }
 
 pub(crate) struct Vocabulary {
@@ -131,6 +138,9 @@ pub(crate) struct Vocabulary {
     pub implied: Vec<(Vec<Phrase>, Vec<Term>)>,
     /// Soft words that, last in a query after a food, name a dish ("poke bowl").
     pub dish_words: Vec<Term>,
+    /// Makers SR names in ordinary case before their product ("Nabisco, Nabisco Ritz Crackers"), as
+    /// folded written words: brand words like those in capitals.
+    pub brand_labels: Vec<Vec<String>>,
 }
 
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
@@ -201,6 +211,7 @@ impl Vocabulary {
                 penalty: entry.penalty,
                 unless: unless.clone(),
                 segment: entry.segment,
+                version: entry.version,
             }));
         }
         variants.sort_by_key(|v| std::cmp::Reverse(v.term.written.len()));
@@ -235,6 +246,7 @@ impl Vocabulary {
             soft: terms(&file.soft),
             implied,
             dish_words: terms(&file.dish_words),
+            brand_labels: file.brand_labels.iter().map(|l| words(l)).collect(),
         })
     }
 
