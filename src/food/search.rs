@@ -975,7 +975,7 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
 }
 
 /// The least score a name earns as the first result by having every word of the query as written
-/// outside its clauses, cooking states met: [`NAMED_WHOLE`] when they are its own segment with the
+/// (or of a vocabulary reading, any of whose words may be the head) outside its clauses, cooking states met: [`NAMED_WHOLE`] when they are its own segment with the
 /// query's last word its head ("lemonade" for "Beverages, Lemonade, powder"), [`CONFIDENT_MATCH`]
 /// when some are elsewhere ("tahini" for "Seeds, sesame butter, tahini"); none when a word or a
 /// cooking state is missing ("grilled cheese sandwich" for a steak and cheese sub).
@@ -983,18 +983,21 @@ fn named_whole(query: &Query, name: &Name) -> Option<f64> {
     query
         .readings
         .iter()
-        .filter(|r| r.ordered && r.factor >= ALIAS_FACTOR && !r.core.is_empty())
+        .filter(|r| r.factor >= ALIAS_FACTOR && !r.core.is_empty())
         .filter_map(|r| {
-            let last = &r.core[r.core.len() - 1].stem;
+            // A vocabulary reading is written in SR's order: any of its words may be the head.
+            let headed = if r.ordered {
+                name.heads.contains(&r.core[r.core.len() - 1].stem)
+            } else {
+                r.core.iter().any(|w| name.heads.contains(&w.stem))
+            };
             let cooked = r.cooking.iter().all(|state| {
                 state.query.iter().any(|t| name.has_phrase(&t.stems))
                     || state.near.iter().any(|p| name.has_phrase(p))
             });
             if !cooked || !r.core.iter().all(|w| name.has_outside_clause(&w.stem)) {
                 None
-            } else if name.heads.contains(last)
-                && r.core.iter().all(|w| name.identity.contains(&w.stem))
-            {
+            } else if headed && r.core.iter().all(|w| name.identity.contains(&w.stem)) {
                 Some(NAMED_WHOLE)
             } else {
                 Some(CONFIDENT_MATCH)
@@ -1584,6 +1587,16 @@ mod tests {
             (CONFIDENT_MATCH..0.8).contains(&tahini[0].match_score),
             "{}",
             tahini[0].match_score
+        );
+        // Or every word of a vocabulary reading ("instant noodles" read as ramen noodle soup).
+        let ramen = rank(
+            "instant noodles",
+            vec![usda("1", "Soup, ramen noodle, any flavor, dry")],
+        );
+        assert!(
+            ramen[0].match_score >= CONFIDENT_MATCH,
+            "{}",
+            ramen[0].match_score
         );
         // Not when a cooking state or a query word is missing.
         let grilled = rank(
