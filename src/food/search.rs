@@ -65,6 +65,8 @@ const COOKING_CONTRADICTED: f64 = 0.15;
 /// A reading through an alias that replaces a query word scores a little under the query's own
 /// words, so that a food named exactly as the query says wins a tie.
 const ALIAS_FACTOR: f64 = 0.97;
+/// The score of a first result whose own segment is the whole query, head last ([`named_whole`]).
+const NAMED_WHOLE: f64 = 0.8;
 /// At most this many readings of one query (its own words and alias replacements).
 const MAX_READINGS: usize = 8;
 
@@ -920,6 +922,7 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         .map(|(_, analysis)| &analysis.name)
         .collect();
     let only_forms = only_forms(&parsed, &generic, vocabulary);
+    let mut whole: HashMap<(Source, String), f64> = HashMap::new();
     let scored = results
         .into_iter()
         .zip(&analyses)
@@ -934,6 +937,9 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
             };
             let score = best_score(&parsed, &analysis.name, &context);
             let branded = !brand_named && is_branded(&food, analysis);
+            if !branded && let Some(floor) = named_whole(&parsed, &analysis.name) {
+                whole.insert((food.source, food.id.clone()), floor);
+            }
             let adjustment =
                 data_type_bonus(&food, brand_named) - if branded { BRANDED_PENALTY } else { 0.0 };
             let ranked = RankedFood {
@@ -957,7 +963,47 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
             .then(data_type_priority(&a.food).cmp(&data_type_priority(&b.food)))
             .then(source_priority(a.food.source).cmp(&source_priority(b.food.source)))
     });
+    // A first result with every word of the query is the food named, or very likely it
+    // ([`named_whole`]): the forms and qualifiers that priced it still order the results, but they
+    // do not make the best match a mere relative.
+    if let Some(first) = ranked.first_mut()
+        && let Some(&floor) = whole.get(&(first.food.source, first.food.id.clone()))
+    {
+        first.match_score = first.match_score.max(floor);
+    }
     ranked
+}
+
+/// The least score a name earns as the first result by having every word of the query as written
+/// (or of a vocabulary reading, any of whose words may be the head) outside its clauses, cooking states met: [`NAMED_WHOLE`] when they are its own segment with the
+/// query's last word its head ("lemonade" for "Beverages, Lemonade, powder"), [`CONFIDENT_MATCH`]
+/// when some are elsewhere ("tahini" for "Seeds, sesame butter, tahini"); none when a word or a
+/// cooking state is missing ("grilled cheese sandwich" for a steak and cheese sub).
+fn named_whole(query: &Query, name: &Name) -> Option<f64> {
+    query
+        .readings
+        .iter()
+        .filter(|r| r.factor >= ALIAS_FACTOR && !r.core.is_empty())
+        .filter_map(|r| {
+            // A vocabulary reading is written in SR's order: any of its words may be the head.
+            let headed = if r.ordered {
+                name.heads.contains(&r.core[r.core.len() - 1].stem)
+            } else {
+                r.core.iter().any(|w| name.heads.contains(&w.stem))
+            };
+            let cooked = r.cooking.iter().all(|state| {
+                state.query.iter().any(|t| name.has_phrase(&t.stems))
+                    || state.near.iter().any(|p| name.has_phrase(p))
+            });
+            if !cooked || !r.core.iter().all(|w| name.has_outside_clause(&w.stem)) {
+                None
+            } else if headed && r.core.iter().all(|w| name.identity.contains(&w.stem)) {
+                Some(NAMED_WHOLE)
+            } else {
+                Some(CONFIDENT_MATCH)
+            }
+        })
+        .reduce(f64::max)
 }
 
 /// Whether the query names the product's brand: a word of its brand field, or a brand the name
@@ -1519,6 +1565,54 @@ mod tests {
             match_score("egg salad", "Potato salad with egg", None)
                 < match_score("potato salad", "Potato salad with egg", None)
         );
+    }
+
+    #[test]
+    fn a_first_result_whose_own_segment_is_the_whole_query_is_the_food_named() {
+        // "powder" and "frozen concentrate" are forms the query did not name: they still order
+        // the results, but the first is the lemonade asked for.
+        let ranked = rank(
+            "lemonade",
+            vec![
+                usda("1", "Beverages, Lemonade, powder"),
+                usda("2", "Beverages, lemonade, frozen concentrate, pink"),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "1");
+        assert!(ranked[0].match_score >= 0.8, "{}", ranked[0].match_score);
+        assert!(ranked[1].match_score < ranked[0].match_score);
+        // Every query word elsewhere in the name, outside clauses: very likely it.
+        let tahini = rank("tahini", vec![usda("1", "Seeds, sesame butter, tahini")]);
+        assert!(
+            (CONFIDENT_MATCH..0.8).contains(&tahini[0].match_score),
+            "{}",
+            tahini[0].match_score
+        );
+        // Or every word of a vocabulary reading ("instant noodles" read as ramen noodle soup).
+        let ramen = rank(
+            "instant noodles",
+            vec![usda("1", "Soup, ramen noodle, any flavor, dry")],
+        );
+        assert!(
+            ramen[0].match_score >= CONFIDENT_MATCH,
+            "{}",
+            ramen[0].match_score
+        );
+        // Not when a cooking state or a query word is missing.
+        let grilled = rank(
+            "grilled cheese sandwich",
+            vec![usda(
+                "1",
+                "Fast foods, submarine sandwich, steak and cheese on white bread",
+            )],
+        );
+        assert!(
+            grilled[0].match_score < CONFIDENT_MATCH,
+            "{}",
+            grilled[0].match_score
+        );
+        let scotch = rank("scotch egg", vec![usda("1", "Egg, whole, raw, fresh")]);
+        assert!(scotch[0].match_score < 0.5, "{}", scotch[0].match_score);
     }
 
     #[test]
