@@ -55,6 +55,17 @@ pub struct Cached<T> {
     pub warning: Option<String>,
 }
 
+impl<T> Cached<T> {
+    /// The same answer, its value turned into another shape.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Cached<U> {
+        Cached {
+            value: f(self.value),
+            freshness: self.freshness,
+            warning: self.warning,
+        }
+    }
+}
+
 /// What a lookup answers: the actor's own copy, shared. The caller clones out what it keeps, so
 /// the mailbox never copies a food.
 #[derive(Clone, Debug, PartialEq)]

@@ -217,14 +217,7 @@ impl FoodService {
                 freshness: Freshness::Cached,
                 warning: None,
             },
-            None => {
-                let cached = self.cache.food(item.source, id).await?;
-                Cached {
-                    value: Arc::new(cached.value),
-                    freshness: cached.freshness,
-                    warning: cached.warning,
-                }
-            }
+            None => self.cache.food(item.source, id).await?.map(Arc::new),
         };
         let food = cached.value;
         let (measure, caveats) =
