@@ -69,6 +69,12 @@ const ALIAS_FACTOR: f64 = 0.97;
 const NAMED_WHOLE: f64 = 0.8;
 /// At most this many readings of one query (its own words and alias replacements).
 const MAX_READINGS: usize = 8;
+/// The most the ordering adds for an everyday food ([`ordering_score`]), reached at
+/// [`EVERYDAY_MEASURES`] household measures; a food without any gets nothing.
+const EVERYDAY_WEIGHT: f64 = 0.04;
+const EVERYDAY_MEASURES: usize = 5;
+/// Under this score a result is not even related to the query (the `matchScore` bands).
+const RELATED_MATCH: f64 = 0.5;
 
 /// Costs: a soft word ("large", "cup") the name lacks, a prepared form when the query names none, an
 /// addition the query did not ask for ("Cheese, cottage, with vegetables"), a brand product for a
@@ -959,7 +965,7 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         let not_custom = |r: &RankedFood| r.food.source != Source::Custom;
         not_custom(a)
             .cmp(&not_custom(b))
-            .then(b.match_score.total_cmp(&a.match_score))
+            .then(ordering_score(b).total_cmp(&ordering_score(a)))
             .then(data_type_priority(&a.food).cmp(&data_type_priority(&b.food)))
             .then(source_priority(a.food.source).cmp(&source_priority(b.food.source)))
     });
@@ -972,6 +978,20 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         first.match_score = first.match_score.max(floor);
     }
     ranked
+}
+
+/// What results are ordered by: the score, plus up to [`EVERYDAY_WEIGHT`] for a food its source
+/// lists many household measures for — among foods that match nearly as well, the one USDA measured
+/// by the cup, slice and piece is the everyday form ("Chicken, broilers or fryers, breast, meat
+/// only, cooked, roasted", 3 measures, before "Chicken breast, roll, oven-roasted", 1). Only a
+/// related match (score ≥ 0.5) earns it, so an everyday food never passes one the query names
+/// better by more than the weight; the score shown is unchanged.
+fn ordering_score(result: &RankedFood) -> f64 {
+    if result.match_score < RELATED_MATCH {
+        return result.match_score;
+    }
+    let measures = result.food.household_measures.min(EVERYDAY_MEASURES) as f64;
+    result.match_score + EVERYDAY_WEIGHT * measures.ln_1p() / (EVERYDAY_MEASURES as f64).ln_1p()
 }
 
 /// The least score a name earns as the first result by having every word of the query as written
@@ -1194,6 +1214,7 @@ mod tests {
             data_type: None,
             calories_per_100g: None,
             analysis: Default::default(),
+            household_measures: 0,
         }
     }
 
@@ -1983,6 +2004,44 @@ mod tests {
         );
         assert_eq!(ids(&ranked), ["1", "2"], "names without words are one food");
         assert_eq!(ranked[0].match_score, 0.0);
+    }
+
+    #[test]
+    fn among_near_equal_matches_the_food_measured_by_the_cup_comes_first() {
+        let measured = |id: &str, name: &str, measures: usize| FoodSummary {
+            household_measures: measures,
+            ..usda(id, name)
+        };
+        let roll = measured("1", "Chicken breast, roll, oven-roasted", 1);
+        let roasted = measured(
+            "2",
+            "Chicken, broilers or fryers, breast, meat only, cooked, roasted",
+            3,
+        );
+        let ranked = rank(
+            "roasted chicken breast",
+            vec![roll.clone(), roasted.clone()],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"], "{ranked:?}");
+        // The score shown is the match's own: the everyday form is no better a match.
+        assert!(ranked[0].match_score < ranked[1].match_score, "{ranked:?}");
+        let unmeasured = FoodSummary {
+            household_measures: 0,
+            ..roasted
+        };
+        assert_eq!(
+            ids(&rank("roasted chicken breast", vec![roll, unmeasured])),
+            ["1", "2"]
+        );
+        // A food that does not match the query gains nothing from being everyday.
+        let ranked = rank(
+            "pomegranate seeds",
+            vec![
+                measured("3", "Pomegranates, raw", 1),
+                measured("4", "Seeds, flaxseed", 5),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "3", "{ranked:?}");
     }
 
     /// Ranking over the whole SR Legacy name list, when the shared data is present.

@@ -228,9 +228,18 @@ async fn labelled_queries_find_the_food_and_dishes_sr_legacy_lacks_are_flagged()
         .await;
     let client = app.client().await;
 
+    // Tuning aid: SEARCH_EVAL_DUMP=<file> writes every dev answer (never a held-out one) as JSON
+    // lines, for looking at what a ranking change would reorder.
+    let mut dump = std::env::var_os("SEARCH_EVAL_DUMP")
+        .map(|path| std::fs::File::create(path).expect("SEARCH_EVAL_DUMP: cannot create"));
     let (mut dev, mut heldout) = (Tally::default(), Tally::default());
     for query in &queries {
         let found = search(&client, &query.text).await;
+        if let Some(file) = dump.as_mut().filter(|_| !query.heldout) {
+            use std::io::Write;
+            let line = json!({"id": query.id, "query": query.text, "found": found});
+            writeln!(file, "{line}").expect("SEARCH_EVAL_DUMP: cannot write");
+        }
         score(
             query,
             &found,
