@@ -22,7 +22,7 @@ pub use analysis::Analysed;
 use analysis::{Analysis, Words};
 use name::Name;
 pub use text::typo_keys;
-use text::{near_spelling, stem, tokens};
+use text::{spelling_distance, stem, tokens};
 use vocabulary::{Cooking, Phrase, Vocabulary, contains_phrase, vocabulary};
 
 /// From this score on a result is taken to be the food the query names; see [`match_score`].
@@ -282,13 +282,27 @@ impl Query {
                 words.push(w.clone());
                 continue;
             }
+            // The nearest spelling among the known words, as written before as stemmed (the stem
+            // of "parsely" is a letter from "parts"), then the commonest.
+            let nearest = known
+                .iter()
+                .filter_map(|(k, count)| {
+                    Some((
+                        spelling_rank(&w.surface, k, k)?,
+                        std::cmp::Reverse(*count),
+                        *k,
+                    ))
+                })
+                .min();
             let chars: Vec<char> = w.surface.chars().collect();
             let split = (3..chars.len().saturating_sub(2)).find_map(|at| {
                 let (a, b): (String, String) =
                     (chars[..at].iter().collect(), chars[at..].iter().collect());
                 (known.contains_key(a.as_str()) && known.contains_key(b.as_str())).then_some((a, b))
             });
-            if let Some((a, b)) = split {
+            // One mistake in the word as written is likelier than two words run together
+            // ("cheescake" is cheesecake, not "chees cake").
+            if let Some((a, b)) = split.filter(|_| nearest.is_none_or(|(d, _, _)| d > 0)) {
                 words.extend([a, b].map(|part| QueryWord {
                     stem: stem(&part),
                     surface: part,
@@ -296,12 +310,7 @@ impl Query {
                 factor = factor.min(JOINED_CREDIT);
                 continue;
             }
-            // The commonest near spelling among the results' words.
-            let near = known
-                .iter()
-                .filter(|(k, _)| near_spelling(&w.surface, k) || near_spelling(&w.stem, k))
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(k, _)| k.to_string());
+            let near = nearest.map(|(_, _, k)| k.to_string());
             match near {
                 Some(k) => {
                     // `k` may be a stem itself ("mayonnais"), which stemming again would change.
@@ -853,11 +862,22 @@ pub fn index_words(description: &str) -> Vec<(String, String)> {
     all
 }
 
-/// Whether an index word (and its stem) is a near spelling of a query word, by the rules the scorer
-/// applies: for the catalog's spelling pass.
-pub fn is_near_spelling(query_word: &str, word: &str, word_stem: &str) -> bool {
+/// The vocabulary's everyday words, as written (folded) with their stems: the catalog's spelling
+/// pass knows them as words ("garbonzo" → garbanzo) though no description has them.
+pub fn vocabulary_words() -> impl Iterator<Item = (&'static str, &'static str)> {
+    vocabulary()
+        .alias_words
+        .iter()
+        .map(|(word, stem)| (word.as_str(), stem.as_str()))
+}
+
+/// How near a spelling of `query_word` the word (with its stem) is, when it is one at all
+/// (the scorer's rule for a query word against a word or its stem):
+/// lower is nearer — one mistake in the word as written, then two, then a near spelling of its stem.
+pub fn spelling_rank(query_word: &str, word: &str, word_stem: &str) -> Option<usize> {
     let query_word = text::fold(query_word);
-    near_spelling(&query_word, word) || near_spelling(&stem(&query_word), word_stem)
+    spelling_distance(&query_word, word)
+        .or_else(|| spelling_distance(&stem(&query_word), word_stem).map(|d| d + 2))
 }
 
 /// A search result with its relevance to the query.
@@ -904,7 +924,13 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         .map(|(kept, f)| kept.of(&f.name, f.brand.as_deref()))
         .collect();
     let mut parsed = parsed;
-    parsed.respell(&known_words(analyses.iter().map(|a| &**a)), vocabulary);
+    let mut known = known_words(analyses.iter().map(|a| &**a));
+    // Everyday words no result has are words too: "garbonzo" is garbanzo, read through its alias.
+    for (word, stem) in &vocabulary.alias_words {
+        known.entry(word).or_default();
+        known.entry(stem).or_default();
+    }
+    parsed.respell(&known, vocabulary);
     let result_heads: HashSet<String> = analyses
         .iter()
         .flat_map(|a| a.name.heads.iter().cloned())
@@ -1913,7 +1939,7 @@ mod tests {
                 ("day".to_string(), "day".to_string()),
             ]
         );
-        assert!(is_near_spelling("Brocoli", "broccoli", "broccoli"));
+        assert_eq!(spelling_rank("Brocoli", "broccoli", "broccoli"), Some(0));
     }
 
     #[test]

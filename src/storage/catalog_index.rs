@@ -122,6 +122,13 @@ impl CatalogIndex {
                 words.entry(word).or_insert((stem, 0)).1 += 1;
             }
         }
+        // The vocabulary's everyday words are words of the spelling pass too, in no description:
+        // a misspelt one is respelled to it, and its alias then finds the food.
+        for (word, stem) in search::vocabulary_words() {
+            words
+                .entry(word.to_string())
+                .or_insert_with(|| (stem.to_string(), 0));
+        }
 
         let mut sorted: Vec<(String, Vec<Posting>)> = by_term.into_iter().collect();
         sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -375,17 +382,25 @@ impl CatalogIndex {
                     continue;
                 }
             }
+            let near = || self.near_spellings(word);
             if is_known(word) {
                 required.push(vec![word.clone()]);
             } else if let Some((a, b)) = halves(word)
                 .into_iter()
                 .find(|(a, b)| known.contains(a) && known.contains(b))
+                // One mistake in the word as written is likelier than two words run together
+                // ("cheescake" is cheesecake, not "chees cake").
+                .filter(|_| {
+                    near()
+                        .first()
+                        .is_none_or(|w| search::spelling_rank(word, w, w) != Some(0))
+                })
             {
                 required.push(vec![a]);
                 required.push(vec![b]);
                 changed = true;
             } else {
-                let near = self.near_spellings(word);
+                let near = near();
                 changed |= !near.is_empty();
                 required.push(if near.is_empty() {
                     vec![word.clone()]
@@ -454,15 +469,21 @@ impl CatalogIndex {
         self.commonest_near(word, (from..to).collect())
     }
 
-    /// Of these words, the first three near spellings of `word`, the commonest first (then by text).
-    fn commonest_near(&self, word: &str, mut candidates: Vec<usize>) -> Vec<String> {
-        candidates.sort_by_key(|at| (Reverse(self.words[*at].foods), &self.words[*at].text));
-        candidates
+    /// Of these words, the first three near spellings of `word`: the nearest first
+    /// (`search::spelling_rank`), then the commonest, then by text.
+    fn commonest_near(&self, word: &str, candidates: Vec<usize>) -> Vec<String> {
+        let mut near: Vec<(usize, Reverse<u32>, &str)> = candidates
             .into_iter()
             .map(|at| &self.words[at])
-            .filter(|w| search::is_near_spelling(word, &w.text, &w.stem))
+            .filter_map(|w| {
+                let rank = search::spelling_rank(word, &w.text, &w.stem)?;
+                Some((rank, Reverse(w.foods), &*w.text))
+            })
+            .collect();
+        near.sort_unstable();
+        near.into_iter()
             .take(3)
-            .map(|w| w.text.to_string())
+            .map(|(_, _, text)| text.to_string())
             .collect()
     }
 }

@@ -141,6 +141,9 @@ pub(crate) struct Vocabulary {
     /// Makers SR names in ordinary case before their product ("Nabisco, Nabisco Ritz Crackers"), as
     /// folded written words: brand words like those in capitals.
     pub brand_labels: Vec<Vec<String>>,
+    /// The words of the aliases' `from`s, as written (folded) with their stems, sorted and distinct:
+    /// everyday words no food may have ("garbanzo"), which a query can misspell all the same.
+    pub alias_words: Vec<(String, String)>,
 }
 
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
@@ -184,6 +187,18 @@ impl Vocabulary {
             }
             aliases.insert(from, entry.to.iter().map(|t| phrase(t)).collect());
         }
+        let mut alias_words: Vec<(String, String)> = file
+            .alias
+            .iter()
+            .flat_map(|entry| words(&entry.from))
+            .filter(|w| !is_stop_word(w))
+            .map(|w| {
+                let stem = stem(&w);
+                (w, stem)
+            })
+            .collect();
+        alias_words.sort_unstable();
+        alias_words.dedup();
         let mut aliases: Vec<(Phrase, Vec<Phrase>)> = aliases.into_iter().collect();
         aliases.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
 
@@ -247,6 +262,7 @@ impl Vocabulary {
             implied,
             dish_words: terms(&file.dish_words),
             brand_labels: file.brand_labels.iter().map(|l| words(l)).collect(),
+            alias_words,
         })
     }
 
