@@ -1348,6 +1348,26 @@ mod tests {
             let score = match_score(query, "Salad dressing, mayonnaise, regular", None);
             assert!(score >= CONFIDENT_MATCH, "{query}: {score}");
         }
+        // The nearest spelling as written, however common a near spelling of its stem; one mistake
+        // before two words run together; a vocabulary word is a word though no result has it.
+        for (query, first) in [
+            ("parsely", "Parsley, fresh"),
+            ("cheescake", "Cheesecake commercially prepared"),
+            ("garbonzo beans", "Chickpeas, mature seeds, raw"),
+        ] {
+            let ranked = rank(
+                query,
+                vec![
+                    usda("1", "Turkey, retail parts, wing, meat only, raw"),
+                    usda("2", "Turkey, retail parts, breast, meat only, raw"),
+                    usda("3", "Parsley, fresh"),
+                    usda("4", "Cheesecake commercially prepared"),
+                    usda("5", "Cheese, cheddar"),
+                    usda("6", "Chickpeas, mature seeds, raw"),
+                ],
+            );
+            assert_eq!(ranked[0].food.name, first, "{query}: {ranked:?}");
+        }
         // A word some result has is a real word, not a typo of another result's.
         let ranked = rank(
             "pear",

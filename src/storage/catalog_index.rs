@@ -800,6 +800,26 @@ mod tests {
     }
 
     #[test]
+    fn the_nearest_spelling_wins_and_a_vocabulary_word_is_a_word() {
+        let index = CatalogIndex::build([
+            ("Turkey, retail parts, wing, meat only, raw", None),
+            ("Turkey, retail parts, breast, meat only, raw", None),
+            ("Parsley, fresh", None),
+            ("Cheesecake commercially prepared", None),
+            ("Cake, sponge, commercially prepared", None),
+            ("Cheese, cheddar", None),
+            ("Chickpeas, mature seeds, raw", None),
+        ]);
+        // One transposition as written, before a near spelling of the stem ("pars" ~ "parts"),
+        // however common.
+        assert_eq!(index.recall("parsely", 8)[0], 2);
+        // One mistake before two words run together ("chees" + "cake").
+        assert_eq!(index.recall("cheescake", 8)[0], 3);
+        // "garbanzo" is in no description, but the vocabulary reads it as chickpeas.
+        assert!(index.recall("garbonzo beans", 8).contains(&6));
+    }
+
+    #[test]
     fn two_mistakes_are_found_in_the_range_of_words_with_the_same_opening() {
         let index = index();
         assert!(
