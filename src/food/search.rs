@@ -41,6 +41,9 @@ const TYPO_CREDIT: f64 = 0.85;
 const JOINED_CREDIT: f64 = 0.9;
 /// Credit for a query word found only inside an ingredient clause ("egg" in "made with egg").
 const CLAUSE_CREDIT: f64 = 0.6;
+/// The most a name scores when a query word is only in its ingredient clause and its own words name
+/// another kind: related, never confident.
+const CLAUSE_KIND_CAP: f64 = 0.65;
 /// Head credit when the name's head is a query word but not its last ("milk" is the head of
 /// "chocolate milk", not of "milk chocolate").
 const HEAD_NOT_LAST: f64 = 0.85;
@@ -596,7 +599,15 @@ fn score_reading(
         // A missing word: never confident, whatever else matches.
         score *= 0.5 * found as f64 / reading.core.len() as f64;
     }
-    ((score - penalty) * reading.factor).clamp(0.0, 1.0)
+    let score = ((score - penalty) * reading.factor).clamp(0.0, 1.0);
+    // A query word only in an ingredient clause, while the name's own words name a kind the query
+    // did not: "Potato salad with egg" is another salad than "egg salad" — related, not it.
+    let clause_only = covered.values().any(|c| *c == CLAUSE_CREDIT);
+    if clause_only && unnamed > 0 {
+        score.min(CLAUSE_KIND_CAP)
+    } else {
+        score
+    }
 }
 
 /// What a name's forms cost when the query does not ask for them — variant words (processed,
@@ -2050,6 +2061,19 @@ mod tests {
         );
         assert_eq!(ids(&ranked), ["1", "2"], "names without words are one food");
         assert_eq!(ranked[0].match_score, 0.0);
+    }
+
+    #[test]
+    fn a_word_only_in_the_clause_of_another_kind_is_no_confident_match() {
+        let other_kind = match_score("egg salad", "Potato salad with egg", None);
+        assert!((0.5..CONFIDENT_MATCH).contains(&other_kind), "{other_kind}");
+        // Without a kind of its own, the clause still says what the dish is.
+        let same = match_score(
+            "spaghetti with meat sauce",
+            "Spaghetti with meat sauce, frozen entree",
+            None,
+        );
+        assert!(same >= CONFIDENT_MATCH, "{same}");
     }
 
     #[test]

@@ -13,15 +13,26 @@ use wiremock::{Mock, ResponseTemplate, matchers::any};
 use crate::catalog::sr_legacy_data;
 use crate::helpers::{Client, call_ok, spawn_app_with};
 
-/// Floors on both parts, set a little under the measured figures (QUALITY.md) so that a change
-/// that loses ground fails. Rates are fractions. They are under the targets (top-1 95 %,
-/// top-3 98 %, false no-confident-match 2 %, every no-match flagged): raise them as ranking gets there.
-const FLOORS: Figures = Figures {
-    top1: 0.855,
-    top3: 0.945,
-    false_no_confident: 0.078,
-    no_match_flagged: 0.97,
-};
+/// Floors on both parts of each set, set a little under the measured figures (QUALITY.md) so that
+/// a change that loses ground fails. Rates are fractions. They are under the targets (top-1
+/// 95 %, top-3 98 %, false no-confident-match 2 %, every no-match flagged): raise them as ranking
+/// gets there.
+const FLOORS: [Figures; 2] = [
+    // The first set.
+    Figures {
+        top1: 0.90,
+        top3: 0.975,
+        false_no_confident: 0.035,
+        no_match_flagged: 0.88,
+    },
+    // The second set.
+    Figures {
+        top1: 0.81,
+        top3: 0.93,
+        false_no_confident: 0.11,
+        no_match_flagged: 0.84,
+    },
+];
 
 /// The first query of the second set (q1231 on), written later by other hands than the first and
 /// measured before any tuning on it (eval/search/README.md).
@@ -291,33 +302,36 @@ async fn labelled_queries_find_the_food_and_dishes_sr_legacy_lacks_are_flagged()
         }
     }
 
-    check("dev", dev.figures());
-    check("held-out", heldout.figures());
+    for (part, sets) in ["dev", "held-out"].iter().zip(&by_set) {
+        for ((set, tally), floors) in ["first set", "second set"].iter().zip(sets).zip(&FLOORS) {
+            check(&format!("{part}, {set}"), tally.figures(), floors);
+        }
+    }
 }
 
-fn check(part: &str, got: Figures) {
+fn check(part: &str, got: Figures, floors: &Figures) {
     assert!(
-        got.top1 >= FLOORS.top1,
+        got.top1 >= floors.top1,
         "{part} top-1 {:.3} < {}",
         got.top1,
-        FLOORS.top1
+        floors.top1
     );
     assert!(
-        got.top3 >= FLOORS.top3,
+        got.top3 >= floors.top3,
         "{part} top-3 {:.3} < {}",
         got.top3,
-        FLOORS.top3
+        floors.top3
     );
     assert!(
-        got.false_no_confident <= FLOORS.false_no_confident,
+        got.false_no_confident <= floors.false_no_confident,
         "{part} false no-confident-match {:.3} > {}",
         got.false_no_confident,
-        FLOORS.false_no_confident
+        floors.false_no_confident
     );
     assert!(
-        got.no_match_flagged >= FLOORS.no_match_flagged,
+        got.no_match_flagged >= floors.no_match_flagged,
         "{part} no-match flagged {:.3} < {}",
         got.no_match_flagged,
-        FLOORS.no_match_flagged
+        floors.no_match_flagged
     );
 }
