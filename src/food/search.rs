@@ -187,11 +187,7 @@ impl Query {
         let mut matches: Vec<(usize, usize, &Vec<Phrase>)> = Vec::new();
         let mut i = 0;
         while i < stems.len() {
-            match vocabulary
-                .aliases
-                .iter()
-                .find(|(from, _)| stems[i..].starts_with(from))
-            {
+            match vocabulary.alias_at(&stems[i..]) {
                 Some((from, to)) => {
                     matches.push((i, from.len(), to));
                     i += from.len();
@@ -1095,10 +1091,7 @@ fn names_a_brand(
         analysis.other_stems.contains(w)
             || food_words.contains(w.as_str())
             || (query_head == Some(w.as_str()) && analysis.name.heads.contains(w))
-            || vocabulary
-                .aliases
-                .iter()
-                .any(|(from, _)| from.len() == 1 && &from[0] == w)
+            || vocabulary.is_alias_word(w)
     };
     analysis.brand_runs.iter().any(|run| {
         run.iter().all(|w| query_stems.contains(w))
