@@ -445,28 +445,31 @@ impl CatalogIndex {
             .iter()
             .flat_map(|key| equal_range(&self.typos, key).map(|(_, at)| *at as usize))
             .collect();
+        // Without one mistake in the word as written, two may be nearer than what the keys found
+        // (a near spelling of the stem: "vinager" is vinegar, not "vintage").
+        let one_mistake = candidates.iter().any(|&at| {
+            search::spelling_rank(word, &self.words[at].text, &self.words[at].stem) == Some(0)
+        });
+        if !one_mistake {
+            candidates.extend(self.opening_range(word));
+        }
         candidates.sort_unstable();
         candidates.dedup();
-        let near = self.commonest_near(word, candidates);
-        if near.is_empty() {
-            self.near_by_opening(word)
-        } else {
-            near
-        }
+        self.commonest_near(word, candidates)
     }
 
     /// Two mistakes ("vinager", "cauliflour") share no typo key with the word meant: the catalog words
-    /// opening with the same three letters are read instead — a range of the sorted words, a few
-    /// hundred at most — and tested with the scorer's rule, commonest first.
-    fn near_by_opening(&self, word: &str) -> Vec<String> {
+    /// opening with the same three letters are read too — a range of the sorted words, a few
+    /// hundred at most — and tested with the scorer's rule.
+    fn opening_range(&self, word: &str) -> std::ops::Range<usize> {
         let opening: String = word.chars().take(3).collect();
         if word.chars().count() < 7 || opening.chars().count() < 3 {
-            return Vec::new();
+            return 0..0;
         }
         let from = self.words.partition_point(|w| *w.text < *opening);
         let to =
             from + self.words[from..].partition_point(|w| w.text.starts_with(opening.as_str()));
-        self.commonest_near(word, (from..to).collect())
+        from..to
     }
 
     /// Of these words, the first three near spellings of `word`: the nearest first
@@ -809,6 +812,8 @@ mod tests {
             ("Cake, sponge, commercially prepared", None),
             ("Cheese, cheddar", None),
             ("Chickpeas, mature seeds, raw", None),
+            ("Vinegar, cider", None),
+            ("Port, vintage", None),
         ]);
         // One transposition as written, before a near spelling of the stem ("pars" ~ "parts"),
         // however common.
@@ -817,6 +822,9 @@ mod tests {
         assert_eq!(index.recall("cheescake", 8)[0], 3);
         // "garbanzo" is in no description, but the vocabulary reads it as chickpeas.
         assert!(index.recall("garbonzo beans", 8).contains(&6));
+        // Two mistakes as written ("vinager" → vinegar) before one in the stem ("vinag" ~ "vintag"),
+        // though the stem's shares a typo key.
+        assert_eq!(index.recall("vinager", 8)[0], 7);
     }
 
     #[test]
@@ -828,7 +836,7 @@ mod tests {
                 .contains(&"cauliflower".to_string())
         );
         assert!(
-            index.near_by_opening("caulifl").is_empty(),
+            index.near_spellings("caulifl").is_empty(),
             "not without two mistakes' worth"
         );
     }
