@@ -149,6 +149,7 @@ fn candidates(query: &str) -> (Vec<FoodSummary>, &'static str) {
         data_type: Some("SR Legacy".into()),
         calories_per_100g: None,
         analysis: Default::default(),
+        household_measures: 0,
     };
     let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
     let (names, origin): (Vec<String>, _) = match sr_food_csv() {

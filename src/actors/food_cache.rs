@@ -888,6 +888,7 @@ mod tests {
                 data_type: None,
                 calories_per_100g: None,
                 analysis: Default::default(),
+                household_measures: 0,
             }])
         }
     }

@@ -132,4 +132,9 @@ pub struct FoodSummary {
     /// with `Default::default()`.
     #[serde(skip)]
     pub analysis: Analysed,
+    /// How many household measures (cup, slice, medium…) the source lists for the food, when its
+    /// search knows (the offline catalog does; 0 otherwise). Ranking reads it as how everyday the
+    /// food is; not stored.
+    #[serde(skip)]
+    pub household_measures: usize,
 }

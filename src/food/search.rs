@@ -22,7 +22,7 @@ pub use analysis::Analysed;
 use analysis::{Analysis, Words};
 use name::Name;
 pub use text::typo_keys;
-use text::{near_spelling, stem, tokens};
+use text::{spelling_distance, stem, tokens};
 use vocabulary::{Cooking, Phrase, Vocabulary, contains_phrase, vocabulary};
 
 /// From this score on a result is taken to be the food the query names; see [`match_score`].
@@ -41,6 +41,9 @@ const TYPO_CREDIT: f64 = 0.85;
 const JOINED_CREDIT: f64 = 0.9;
 /// Credit for a query word found only inside an ingredient clause ("egg" in "made with egg").
 const CLAUSE_CREDIT: f64 = 0.6;
+/// The most a name scores when a query word is only in its ingredient clause and its own words name
+/// another kind: related, never confident.
+const CLAUSE_KIND_CAP: f64 = 0.65;
 /// Head credit when the name's head is a query word but not its last ("milk" is the head of
 /// "chocolate milk", not of "milk chocolate").
 const HEAD_NOT_LAST: f64 = 0.85;
@@ -69,6 +72,12 @@ const ALIAS_FACTOR: f64 = 0.97;
 const NAMED_WHOLE: f64 = 0.8;
 /// At most this many readings of one query (its own words and alias replacements).
 const MAX_READINGS: usize = 8;
+/// The most the ordering adds for an everyday food ([`ordering_score`]), reached at
+/// [`EVERYDAY_MEASURES`] household measures; a food without any gets nothing.
+const EVERYDAY_WEIGHT: f64 = 0.04;
+const EVERYDAY_MEASURES: usize = 5;
+/// Under this score a result is not even related to the query (the `matchScore` bands).
+const RELATED_MATCH: f64 = 0.5;
 
 /// Costs: a soft word ("large", "cup") the name lacks, a prepared form when the query names none, an
 /// addition the query did not ask for ("Cheese, cottage, with vegetables"), a brand product for a
@@ -178,11 +187,7 @@ impl Query {
         let mut matches: Vec<(usize, usize, &Vec<Phrase>)> = Vec::new();
         let mut i = 0;
         while i < stems.len() {
-            match vocabulary
-                .aliases
-                .iter()
-                .find(|(from, _)| stems[i..].starts_with(from))
-            {
+            match vocabulary.alias_at(&stems[i..]) {
                 Some((from, to)) => {
                     matches.push((i, from.len(), to));
                     i += from.len();
@@ -276,13 +281,27 @@ impl Query {
                 words.push(w.clone());
                 continue;
             }
+            // The nearest spelling among the known words, as written before as stemmed (the stem
+            // of "parsely" is a letter from "parts"), then the commonest.
+            let nearest = known
+                .iter()
+                .filter_map(|(k, count)| {
+                    Some((
+                        spelling_rank(&w.surface, k, k)?,
+                        std::cmp::Reverse(*count),
+                        *k,
+                    ))
+                })
+                .min();
             let chars: Vec<char> = w.surface.chars().collect();
             let split = (3..chars.len().saturating_sub(2)).find_map(|at| {
                 let (a, b): (String, String) =
                     (chars[..at].iter().collect(), chars[at..].iter().collect());
                 (known.contains_key(a.as_str()) && known.contains_key(b.as_str())).then_some((a, b))
             });
-            if let Some((a, b)) = split {
+            // One mistake in the word as written is likelier than two words run together
+            // ("cheescake" is cheesecake, not "chees cake").
+            if let Some((a, b)) = split.filter(|_| nearest.is_none_or(|(d, _, _)| d > 0)) {
                 words.extend([a, b].map(|part| QueryWord {
                     stem: stem(&part),
                     surface: part,
@@ -290,12 +309,7 @@ impl Query {
                 factor = factor.min(JOINED_CREDIT);
                 continue;
             }
-            // The commonest near spelling among the results' words.
-            let near = known
-                .iter()
-                .filter(|(k, _)| near_spelling(&w.surface, k) || near_spelling(&w.stem, k))
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(k, _)| k.to_string());
+            let near = nearest.map(|(_, _, k)| k.to_string());
             match near {
                 Some(k) => {
                     // `k` may be a stem itself ("mayonnais"), which stemming again would change.
@@ -581,7 +595,15 @@ fn score_reading(
         // A missing word: never confident, whatever else matches.
         score *= 0.5 * found as f64 / reading.core.len() as f64;
     }
-    ((score - penalty) * reading.factor).clamp(0.0, 1.0)
+    let score = ((score - penalty) * reading.factor).clamp(0.0, 1.0);
+    // A query word only in an ingredient clause, while the name's own words name a kind the query
+    // did not: "Potato salad with egg" is another salad than "egg salad" — related, not it.
+    let clause_only = covered.values().any(|c| *c == CLAUSE_CREDIT);
+    if clause_only && unnamed > 0 {
+        score.min(CLAUSE_KIND_CAP)
+    } else {
+        score
+    }
 }
 
 /// What a name's forms cost when the query does not ask for them — variant words (processed,
@@ -847,11 +869,22 @@ pub fn index_words(description: &str) -> Vec<(String, String)> {
     all
 }
 
-/// Whether an index word (and its stem) is a near spelling of a query word, by the rules the scorer
-/// applies: for the catalog's spelling pass.
-pub fn is_near_spelling(query_word: &str, word: &str, word_stem: &str) -> bool {
+/// The vocabulary's everyday words, as written (folded) with their stems: the catalog's spelling
+/// pass knows them as words ("garbonzo" → garbanzo) though no description has them.
+pub fn vocabulary_words() -> impl Iterator<Item = (&'static str, &'static str)> {
+    vocabulary()
+        .alias_words
+        .iter()
+        .map(|(word, stem)| (word.as_str(), stem.as_str()))
+}
+
+/// How near a spelling of `query_word` the word (with its stem) is, when it is one at all
+/// (the scorer's rule for a query word against a word or its stem):
+/// lower is nearer — one mistake in the word as written, then two, then a near spelling of its stem.
+pub fn spelling_rank(query_word: &str, word: &str, word_stem: &str) -> Option<usize> {
     let query_word = text::fold(query_word);
-    near_spelling(&query_word, word) || near_spelling(&stem(&query_word), word_stem)
+    spelling_distance(&query_word, word)
+        .or_else(|| spelling_distance(&stem(&query_word), word_stem).map(|d| d + 2))
 }
 
 /// A search result with its relevance to the query.
@@ -898,7 +931,13 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         .map(|(kept, f)| kept.of(&f.name, f.brand.as_deref()))
         .collect();
     let mut parsed = parsed;
-    parsed.respell(&known_words(analyses.iter().map(|a| &**a)), vocabulary);
+    let mut known = known_words(analyses.iter().map(|a| &**a));
+    // Everyday words no result has are words too: "garbonzo" is garbanzo, read through its alias.
+    for (word, stem) in &vocabulary.alias_words {
+        known.entry(word).or_default();
+        known.entry(stem).or_default();
+    }
+    parsed.respell(&known, vocabulary);
     let result_heads: HashSet<String> = analyses
         .iter()
         .flat_map(|a| a.name.heads.iter().cloned())
@@ -959,7 +998,7 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         let not_custom = |r: &RankedFood| r.food.source != Source::Custom;
         not_custom(a)
             .cmp(&not_custom(b))
-            .then(b.match_score.total_cmp(&a.match_score))
+            .then(ordering_score(b).total_cmp(&ordering_score(a)))
             .then(data_type_priority(&a.food).cmp(&data_type_priority(&b.food)))
             .then(source_priority(a.food.source).cmp(&source_priority(b.food.source)))
     });
@@ -972,6 +1011,20 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         first.match_score = first.match_score.max(floor);
     }
     ranked
+}
+
+/// What results are ordered by: the score, plus up to [`EVERYDAY_WEIGHT`] for a food its source
+/// lists many household measures for — among foods that match nearly as well, the one USDA measured
+/// by the cup, slice and piece is the everyday form ("Chicken, broilers or fryers, breast, meat
+/// only, cooked, roasted", 3 measures, before "Chicken breast, roll, oven-roasted", 1). Only a
+/// related match (score ≥ 0.5) earns it, so an everyday food never passes one the query names
+/// better by more than the weight; the score shown is unchanged.
+fn ordering_score(result: &RankedFood) -> f64 {
+    if result.match_score < RELATED_MATCH {
+        return result.match_score;
+    }
+    let measures = result.food.household_measures.min(EVERYDAY_MEASURES) as f64;
+    result.match_score + EVERYDAY_WEIGHT * measures.ln_1p() / (EVERYDAY_MEASURES as f64).ln_1p()
 }
 
 /// The least score a name earns as the first result by having every word of the query as written
@@ -1038,10 +1091,7 @@ fn names_a_brand(
         analysis.other_stems.contains(w)
             || food_words.contains(w.as_str())
             || (query_head == Some(w.as_str()) && analysis.name.heads.contains(w))
-            || vocabulary
-                .aliases
-                .iter()
-                .any(|(from, _)| from.len() == 1 && &from[0] == w)
+            || vocabulary.is_alias_word(w)
     };
     analysis.brand_runs.iter().any(|run| {
         run.iter().all(|w| query_stems.contains(w))
@@ -1194,6 +1244,7 @@ mod tests {
             data_type: None,
             calories_per_100g: None,
             analysis: Default::default(),
+            household_measures: 0,
         }
     }
 
@@ -1300,6 +1351,26 @@ mod tests {
         for query in ["mayonaise", "mayonnaisse"] {
             let score = match_score(query, "Salad dressing, mayonnaise, regular", None);
             assert!(score >= CONFIDENT_MATCH, "{query}: {score}");
+        }
+        // The nearest spelling as written, however common a near spelling of its stem; one mistake
+        // before two words run together; a vocabulary word is a word though no result has it.
+        for (query, first) in [
+            ("parsely", "Parsley, fresh"),
+            ("cheescake", "Cheesecake commercially prepared"),
+            ("garbonzo beans", "Chickpeas, mature seeds, raw"),
+        ] {
+            let ranked = rank(
+                query,
+                vec![
+                    usda("1", "Turkey, retail parts, wing, meat only, raw"),
+                    usda("2", "Turkey, retail parts, breast, meat only, raw"),
+                    usda("3", "Parsley, fresh"),
+                    usda("4", "Cheesecake commercially prepared"),
+                    usda("5", "Cheese, cheddar"),
+                    usda("6", "Chickpeas, mature seeds, raw"),
+                ],
+            );
+            assert_eq!(ranked[0].food.name, first, "{query}: {ranked:?}");
         }
         // A word some result has is a real word, not a typo of another result's.
         let ranked = rank(
@@ -1892,7 +1963,7 @@ mod tests {
                 ("day".to_string(), "day".to_string()),
             ]
         );
-        assert!(is_near_spelling("Brocoli", "broccoli", "broccoli"));
+        assert_eq!(spelling_rank("Brocoli", "broccoli", "broccoli"), Some(0));
     }
 
     #[test]
@@ -1983,6 +2054,57 @@ mod tests {
         );
         assert_eq!(ids(&ranked), ["1", "2"], "names without words are one food");
         assert_eq!(ranked[0].match_score, 0.0);
+    }
+
+    #[test]
+    fn a_word_only_in_the_clause_of_another_kind_is_no_confident_match() {
+        let other_kind = match_score("egg salad", "Potato salad with egg", None);
+        assert!((0.5..CONFIDENT_MATCH).contains(&other_kind), "{other_kind}");
+        // Without a kind of its own, the clause still says what the dish is.
+        let same = match_score(
+            "spaghetti with meat sauce",
+            "Spaghetti with meat sauce, frozen entree",
+            None,
+        );
+        assert!(same >= CONFIDENT_MATCH, "{same}");
+    }
+
+    #[test]
+    fn among_near_equal_matches_the_food_measured_by_the_cup_comes_first() {
+        let measured = |id: &str, name: &str, measures: usize| FoodSummary {
+            household_measures: measures,
+            ..usda(id, name)
+        };
+        let roll = measured("1", "Chicken breast, roll, oven-roasted", 1);
+        let roasted = measured(
+            "2",
+            "Chicken, broilers or fryers, breast, meat only, cooked, roasted",
+            3,
+        );
+        let ranked = rank(
+            "roasted chicken breast",
+            vec![roll.clone(), roasted.clone()],
+        );
+        assert_eq!(ids(&ranked), ["2", "1"], "{ranked:?}");
+        // The score shown is the match's own: the everyday form is no better a match.
+        assert!(ranked[0].match_score < ranked[1].match_score, "{ranked:?}");
+        let unmeasured = FoodSummary {
+            household_measures: 0,
+            ..roasted
+        };
+        assert_eq!(
+            ids(&rank("roasted chicken breast", vec![roll, unmeasured])),
+            ["1", "2"]
+        );
+        // A food that does not match the query gains nothing from being everyday.
+        let ranked = rank(
+            "pomegranate seeds",
+            vec![
+                measured("3", "Pomegranates, raw", 1),
+                measured("4", "Seeds, flaxseed", 5),
+            ],
+        );
+        assert_eq!(ids(&ranked)[0], "3", "{ranked:?}");
     }
 
     /// Ranking over the whole SR Legacy name list, when the shared data is present.

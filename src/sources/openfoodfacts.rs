@@ -382,6 +382,7 @@ fn summaries_from_search(response: SearchResponse) -> Result<Vec<FoodSummary>, S
             data_type: None,
             calories_per_100g: product.nutriments.as_ref().and_then(kcal_per_100g),
             analysis: Default::default(),
+            household_measures: 0,
         })
     })
 }

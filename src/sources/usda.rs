@@ -422,6 +422,7 @@ fn summaries_from_search(response: SearchResponse) -> Result<Vec<FoodSummary>, S
             data_type: food.data_type,
             calories_per_100g: calories,
             analysis: Default::default(),
+            household_measures: 0,
         })
     })
 }

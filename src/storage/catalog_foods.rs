@@ -84,6 +84,7 @@ impl Snapshot {
                 data_type: food.data_type.clone(),
                 calories_per_100g: food.nutrients.get(&NutrientKey::Calories).copied(),
                 analysis: analysis.clone(),
+                household_measures: food.portions.len(),
             })
             .collect()
     }

@@ -122,6 +122,13 @@ impl CatalogIndex {
                 words.entry(word).or_insert((stem, 0)).1 += 1;
             }
         }
+        // The vocabulary's everyday words are words of the spelling pass too, in no description:
+        // a misspelt one is respelled to it, and its alias then finds the food.
+        for (word, stem) in search::vocabulary_words() {
+            words
+                .entry(word.to_string())
+                .or_insert_with(|| (stem.to_string(), 0));
+        }
 
         let mut sorted: Vec<(String, Vec<Posting>)> = by_term.into_iter().collect();
         sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -375,17 +382,25 @@ impl CatalogIndex {
                     continue;
                 }
             }
+            let near = || self.near_spellings(word);
             if is_known(word) {
                 required.push(vec![word.clone()]);
             } else if let Some((a, b)) = halves(word)
                 .into_iter()
                 .find(|(a, b)| known.contains(a) && known.contains(b))
+                // One mistake in the word as written is likelier than two words run together
+                // ("cheescake" is cheesecake, not "chees cake").
+                .filter(|_| {
+                    near()
+                        .first()
+                        .is_none_or(|w| search::spelling_rank(word, w, w) != Some(0))
+                })
             {
                 required.push(vec![a]);
                 required.push(vec![b]);
                 changed = true;
             } else {
-                let near = self.near_spellings(word);
+                let near = near();
                 changed |= !near.is_empty();
                 required.push(if near.is_empty() {
                     vec![word.clone()]
@@ -430,39 +445,48 @@ impl CatalogIndex {
             .iter()
             .flat_map(|key| equal_range(&self.typos, key).map(|(_, at)| *at as usize))
             .collect();
+        // Without one mistake in the word as written, two may be nearer than what the keys found
+        // (a near spelling of the stem: "vinager" is vinegar, not "vintage").
+        let one_mistake = candidates.iter().any(|&at| {
+            search::spelling_rank(word, &self.words[at].text, &self.words[at].stem) == Some(0)
+        });
+        if !one_mistake {
+            candidates.extend(self.opening_range(word));
+        }
         candidates.sort_unstable();
         candidates.dedup();
-        let near = self.commonest_near(word, candidates);
-        if near.is_empty() {
-            self.near_by_opening(word)
-        } else {
-            near
-        }
+        self.commonest_near(word, candidates)
     }
 
     /// Two mistakes ("vinager", "cauliflour") share no typo key with the word meant: the catalog words
-    /// opening with the same three letters are read instead — a range of the sorted words, a few
-    /// hundred at most — and tested with the scorer's rule, commonest first.
-    fn near_by_opening(&self, word: &str) -> Vec<String> {
+    /// opening with the same three letters are read too — a range of the sorted words, a few
+    /// hundred at most — and tested with the scorer's rule.
+    fn opening_range(&self, word: &str) -> std::ops::Range<usize> {
         let opening: String = word.chars().take(3).collect();
         if word.chars().count() < 7 || opening.chars().count() < 3 {
-            return Vec::new();
+            return 0..0;
         }
         let from = self.words.partition_point(|w| *w.text < *opening);
         let to =
             from + self.words[from..].partition_point(|w| w.text.starts_with(opening.as_str()));
-        self.commonest_near(word, (from..to).collect())
+        from..to
     }
 
-    /// Of these words, the first three near spellings of `word`, the commonest first (then by text).
-    fn commonest_near(&self, word: &str, mut candidates: Vec<usize>) -> Vec<String> {
-        candidates.sort_by_key(|at| (Reverse(self.words[*at].foods), &self.words[*at].text));
-        candidates
+    /// Of these words, the first three near spellings of `word`: the nearest first
+    /// (`search::spelling_rank`), then the commonest, then by text.
+    fn commonest_near(&self, word: &str, candidates: Vec<usize>) -> Vec<String> {
+        let mut near: Vec<(usize, Reverse<u32>, &str)> = candidates
             .into_iter()
             .map(|at| &self.words[at])
-            .filter(|w| search::is_near_spelling(word, &w.text, &w.stem))
+            .filter_map(|w| {
+                let rank = search::spelling_rank(word, &w.text, &w.stem)?;
+                Some((rank, Reverse(w.foods), &*w.text))
+            })
+            .collect();
+        near.sort_unstable();
+        near.into_iter()
             .take(3)
-            .map(|w| w.text.to_string())
+            .map(|(_, _, text)| text.to_string())
             .collect()
     }
 }
@@ -779,6 +803,31 @@ mod tests {
     }
 
     #[test]
+    fn the_nearest_spelling_wins_and_a_vocabulary_word_is_a_word() {
+        let index = CatalogIndex::build([
+            ("Turkey, retail parts, wing, meat only, raw", None),
+            ("Turkey, retail parts, breast, meat only, raw", None),
+            ("Parsley, fresh", None),
+            ("Cheesecake commercially prepared", None),
+            ("Cake, sponge, commercially prepared", None),
+            ("Cheese, cheddar", None),
+            ("Chickpeas, mature seeds, raw", None),
+            ("Vinegar, cider", None),
+            ("Port, vintage", None),
+        ]);
+        // One transposition as written, before a near spelling of the stem ("pars" ~ "parts"),
+        // however common.
+        assert_eq!(index.recall("parsely", 8)[0], 2);
+        // One mistake before two words run together ("chees" + "cake").
+        assert_eq!(index.recall("cheescake", 8)[0], 3);
+        // "garbanzo" is in no description, but the vocabulary reads it as chickpeas.
+        assert!(index.recall("garbonzo beans", 8).contains(&6));
+        // Two mistakes as written ("vinager" → vinegar) before one in the stem ("vinag" ~ "vintag"),
+        // though the stem's shares a typo key.
+        assert_eq!(index.recall("vinager", 8)[0], 7);
+    }
+
+    #[test]
     fn two_mistakes_are_found_in_the_range_of_words_with_the_same_opening() {
         let index = index();
         assert!(
@@ -787,7 +836,7 @@ mod tests {
                 .contains(&"cauliflower".to_string())
         );
         assert!(
-            index.near_by_opening("caulifl").is_empty(),
+            index.near_spellings("caulifl").is_empty(),
             "not without two mistakes' worth"
         );
     }

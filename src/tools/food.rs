@@ -362,6 +362,7 @@ fn summary_of(food: &Food) -> FoodSummary {
         data_type: None,
         calories_per_100g: calories,
         analysis: Default::default(),
+        household_measures: 0,
     }
 }
 

@@ -13,20 +13,37 @@ use wiremock::{Mock, ResponseTemplate, matchers::any};
 use crate::catalog::sr_legacy_data;
 use crate::helpers::{Client, call_ok, spawn_app_with};
 
-/// Floors on both parts, set a little under the measured figures (QUALITY.md) so that a change
-/// that loses ground fails. Rates are fractions. They are under the targets (top-1 95 %,
-/// top-3 98 %, false no-confident-match 2 %, every no-match flagged): raise them as ranking gets there.
-const FLOORS: Figures = Figures {
-    top1: 0.855,
-    top3: 0.945,
-    false_no_confident: 0.078,
-    no_match_flagged: 0.97,
-};
+/// Floors on both parts of each set, set a little under the measured figures (QUALITY.md) so that
+/// a change that loses ground fails. Rates are fractions. They are under the targets (top-1
+/// 95 %, top-3 98 %, false no-confident-match 2 %, every no-match flagged): raise them as ranking
+/// gets there.
+const FLOORS: [Figures; 2] = [
+    // The first set.
+    Figures {
+        top1: 0.905,
+        top3: 0.975,
+        false_no_confident: 0.03,
+        no_match_flagged: 0.91,
+    },
+    // The second set.
+    Figures {
+        top1: 0.82,
+        top3: 0.935,
+        false_no_confident: 0.105,
+        no_match_flagged: 0.84,
+    },
+];
+
+/// The first query of the second set (q1231 on), written later by other hands than the first and
+/// measured before any tuning on it (eval/search/README.md).
+const SECOND_SET: u32 = 1231;
 
 /// One labelled query.
 struct Query {
     id: String,
     heldout: bool,
+    /// Of the second set.
+    later: bool,
     class: String,
     text: String,
     /// What a nutrition professional accepts at rank 1; `None` when SR Legacy lacks the food.
@@ -47,9 +64,14 @@ fn queries() -> Vec<Query> {
                 matches!(split, "dev" | "heldout"),
                 "{id}: unknown split {split:?}"
             );
+            let number: u32 = id
+                .strip_prefix('q')
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("queries.tsv: bad id {id:?}"));
             Query {
                 id: id.to_string(),
                 heldout: split == "heldout",
+                later: number >= SECOND_SET,
                 class: class.to_string(),
                 text: query.to_string(),
                 accept: (accept != "NONE").then(|| {
@@ -228,9 +250,20 @@ async fn labelled_queries_find_the_food_and_dishes_sr_legacy_lacks_are_flagged()
         .await;
     let client = app.client().await;
 
+    // Tuning aid: SEARCH_EVAL_DUMP=<file> writes every dev answer (never a held-out one) as JSON
+    // lines, for looking at what a ranking change would reorder.
+    let mut dump = std::env::var_os("SEARCH_EVAL_DUMP")
+        .map(|path| std::fs::File::create(path).expect("SEARCH_EVAL_DUMP: cannot create"));
     let (mut dev, mut heldout) = (Tally::default(), Tally::default());
+    // [part][set]: the same tallies by set, for the lines that show them apart.
+    let mut by_set: [[Tally; 2]; 2] = Default::default();
     for query in &queries {
         let found = search(&client, &query.text).await;
+        if let Some(file) = dump.as_mut().filter(|_| !query.heldout) {
+            use std::io::Write;
+            let line = json!({"id": query.id, "query": query.text, "found": found});
+            writeln!(file, "{line}").expect("SEARCH_EVAL_DUMP: cannot write");
+        }
         score(
             query,
             &found,
@@ -240,6 +273,11 @@ async fn labelled_queries_find_the_food_and_dishes_sr_legacy_lacks_are_flagged()
                 &mut dev
             },
         );
+        score(
+            query,
+            &found,
+            &mut by_set[usize::from(query.heldout)][usize::from(query.later)],
+        );
     }
     client.cancel().await.unwrap();
     app.stop().await;
@@ -247,6 +285,11 @@ async fn labelled_queries_find_the_food_and_dishes_sr_legacy_lacks_are_flagged()
     println!("search quality over SR Legacy ({} queries)", queries.len());
     println!("  dev:      {dev}");
     println!("  held-out: {heldout}");
+    for (part, sets) in ["dev", "held-out"].iter().zip(&by_set) {
+        for (set, tally) in ["first set", "second set"].iter().zip(sets) {
+            println!("    {part}, {set}: {tally}");
+        }
+    }
     println!("dev misses:");
     for line in &dev.misses {
         println!("  {line}");
@@ -259,33 +302,36 @@ async fn labelled_queries_find_the_food_and_dishes_sr_legacy_lacks_are_flagged()
         }
     }
 
-    check("dev", dev.figures());
-    check("held-out", heldout.figures());
+    for (part, sets) in ["dev", "held-out"].iter().zip(&by_set) {
+        for ((set, tally), floors) in ["first set", "second set"].iter().zip(sets).zip(&FLOORS) {
+            check(&format!("{part}, {set}"), tally.figures(), floors);
+        }
+    }
 }
 
-fn check(part: &str, got: Figures) {
+fn check(part: &str, got: Figures, floors: &Figures) {
     assert!(
-        got.top1 >= FLOORS.top1,
+        got.top1 >= floors.top1,
         "{part} top-1 {:.3} < {}",
         got.top1,
-        FLOORS.top1
+        floors.top1
     );
     assert!(
-        got.top3 >= FLOORS.top3,
+        got.top3 >= floors.top3,
         "{part} top-3 {:.3} < {}",
         got.top3,
-        FLOORS.top3
+        floors.top3
     );
     assert!(
-        got.false_no_confident <= FLOORS.false_no_confident,
+        got.false_no_confident <= floors.false_no_confident,
         "{part} false no-confident-match {:.3} > {}",
         got.false_no_confident,
-        FLOORS.false_no_confident
+        floors.false_no_confident
     );
     assert!(
-        got.no_match_flagged >= FLOORS.no_match_flagged,
+        got.no_match_flagged >= floors.no_match_flagged,
         "{part} no-match flagged {:.3} < {}",
         got.no_match_flagged,
-        FLOORS.no_match_flagged
+        floors.no_match_flagged
     );
 }

@@ -79,6 +79,13 @@ pub(crate) fn tokens(text: &str) -> Vec<String> {
 /// never a changed one ("mochi" is not "mocha", "pear" is not "peas"); one mistake in six letters,
 /// two from seven ("vinager", "brocolli": a word that long rarely sits two edits from another food's
 /// word with the same first letter, and only words no candidate has are respelled at all).
+/// How near a spelling `word` is to `query` when [`near_spelling`] allows it: 0 for one mistake, 1 for
+/// two; `None` when it is no near spelling. Of several, the nearer is the word meant ("parsely" is
+/// parsley, one transposition, before "parts").
+pub(crate) fn spelling_distance(query: &str, word: &str) -> Option<usize> {
+    near_spelling(query, word).then(|| strsim::damerau_levenshtein(query, word) - 1)
+}
+
 pub(crate) fn near_spelling(query: &str, word: &str) -> bool {
     let len = query.chars().count();
     let other = word.chars().count();

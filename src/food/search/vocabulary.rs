@@ -1,7 +1,7 @@
 //! The search vocabulary (`vocabulary.toml`, embedded): aliases, class prefixes, default-form words,
 //! variant words, cooking states and soft query words, each turned into stemmed word sequences once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -126,6 +126,9 @@ pub(crate) struct Variant {
 pub(crate) struct Vocabulary {
     /// `from` phrase → its replacements, longest `from` first.
     pub aliases: Vec<(Phrase, Vec<Phrase>)>,
+    /// The aliases by the first stem of their `from` (places in `aliases`, longest first), so that a
+    /// query looks up only those that could start at each word.
+    alias_starts: HashMap<String, Vec<usize>>,
     /// Class prefixes as segment sequences: [[restaurant], [chinese]].
     pub categories: Vec<Vec<Phrase>>,
     pub default_words: Vec<Phrase>,
@@ -141,6 +144,9 @@ pub(crate) struct Vocabulary {
     /// Makers SR names in ordinary case before their product ("Nabisco, Nabisco Ritz Crackers"), as
     /// folded written words: brand words like those in capitals.
     pub brand_labels: Vec<Vec<String>>,
+    /// The words of the aliases' `from`s, as written (folded) with their stems, sorted and distinct:
+    /// everyday words no food may have ("garbanzo"), which a query can misspell all the same.
+    pub alias_words: Vec<(String, String)>,
 }
 
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
@@ -184,8 +190,24 @@ impl Vocabulary {
             }
             aliases.insert(from, entry.to.iter().map(|t| phrase(t)).collect());
         }
+        let mut alias_words: Vec<(String, String)> = file
+            .alias
+            .iter()
+            .flat_map(|entry| words(&entry.from))
+            .filter(|w| !is_stop_word(w))
+            .map(|w| {
+                let stem = stem(&w);
+                (w, stem)
+            })
+            .collect();
+        alias_words.sort_unstable();
+        alias_words.dedup();
         let mut aliases: Vec<(Phrase, Vec<Phrase>)> = aliases.into_iter().collect();
         aliases.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+        let mut alias_starts: HashMap<String, Vec<usize>> = HashMap::new();
+        for (at, (from, _)) in aliases.iter().enumerate() {
+            alias_starts.entry(from[0].clone()).or_default().push(at);
+        }
 
         let categories = file
             .categories
@@ -238,6 +260,7 @@ impl Vocabulary {
 
         Ok(Vocabulary {
             aliases,
+            alias_starts,
             categories,
             default_words: phrases(&file.default_words),
             variants,
@@ -247,7 +270,25 @@ impl Vocabulary {
             implied,
             dish_words: terms(&file.dish_words),
             brand_labels: file.brand_labels.iter().map(|l| words(l)).collect(),
+            alias_words,
         })
+    }
+
+    /// The longest alias whose `from` starts these stems.
+    pub(crate) fn alias_at(&self, stems: &[String]) -> Option<&(Phrase, Vec<Phrase>)> {
+        let first = stems.first()?;
+        self.alias_starts
+            .get(first)?
+            .iter()
+            .map(|&at| &self.aliases[at])
+            .find(|(from, _)| stems.starts_with(from))
+    }
+
+    /// Whether a one-word alias has this stem as its `from`.
+    pub(crate) fn is_alias_word(&self, stem: &str) -> bool {
+        self.alias_starts
+            .get(stem)
+            .is_some_and(|at| at.iter().any(|&at| self.aliases[at].0.len() == 1))
     }
 
     /// The cooking state the written words at the start of `written` name, and how many words.
