@@ -251,11 +251,12 @@ impl Query {
     /// Adds a reading with the query's unknown words spelled as the results spell them: a near
     /// spelling ("brocoli" → broccoli), one word as two ("icecream" → ice cream) or two as one
     /// ("straw berries" → strawberries). `known` holds every written word and stem of the results,
-    /// with how many results have it; a query word some result has is never respelled.
+    /// with how many results have it; a query word some result has is never respelled. The
+    /// vocabulary's everyday words are words too, though no result has them: "garbonzo" is
+    /// garbanzo, read through its alias.
     fn respell(&mut self, known: &HashMap<&str, usize>, vocabulary: &'static Vocabulary) {
-        let has = |w: &QueryWord| {
-            known.contains_key(w.surface.as_str()) || known.contains_key(w.stem.as_str())
-        };
+        let is_word = |s: &str| known.contains_key(s) || vocabulary.knows(s);
+        let has = |w: &QueryWord| is_word(&w.surface) || is_word(&w.stem);
         let mut words: Vec<QueryWord> = Vec::new();
         let mut factor: f64 = 1.0;
         let mut i = 0;
@@ -265,8 +266,7 @@ impl Query {
             if let Some(next) = own.get(i + 1) {
                 let joined = format!("{}{}", w.surface, next.surface);
                 // "flax seeds" is "flaxseed": the joined word may be an inflection of the name's.
-                if known.contains_key(joined.as_str()) || known.contains_key(stem(&joined).as_str())
-                {
+                if is_word(&joined) || is_word(&stem(&joined)) {
                     words.push(QueryWord {
                         stem: stem(&joined),
                         surface: joined,
@@ -283,13 +283,19 @@ impl Query {
             }
             // The nearest spelling among the known words, as written before as stemmed (the stem
             // of "parsely" is a letter from "parts"), then the commonest.
+            let vocabulary_words = vocabulary
+                .alias_words
+                .iter()
+                .flat_map(|(word, stem)| [(word.as_str(), 0), (stem.as_str(), 0)]);
             let nearest = known
                 .iter()
+                .map(|(k, count)| (*k, *count))
+                .chain(vocabulary_words)
                 .filter_map(|(k, count)| {
                     Some((
                         spelling_rank(&w.surface, k, k)?,
-                        std::cmp::Reverse(*count),
-                        *k,
+                        std::cmp::Reverse(count),
+                        k,
                     ))
                 })
                 .min();
@@ -297,7 +303,7 @@ impl Query {
             let split = (3..chars.len().saturating_sub(2)).find_map(|at| {
                 let (a, b): (String, String) =
                     (chars[..at].iter().collect(), chars[at..].iter().collect());
-                (known.contains_key(a.as_str()) && known.contains_key(b.as_str())).then_some((a, b))
+                (is_word(&a) && is_word(&b)).then_some((a, b))
             });
             // One mistake in the word as written is likelier than two words run together
             // ("cheescake" is cheesecake, not "chees cake").
@@ -314,7 +320,7 @@ impl Query {
                 Some(k) => {
                     // `k` may be a stem itself ("mayonnais"), which stemming again would change.
                     let stemmed = stem(&k);
-                    let stem = if known.contains_key(stemmed.as_str()) {
+                    let stem = if is_word(&stemmed) {
                         stemmed
                     } else {
                         k.clone()
@@ -931,13 +937,7 @@ pub fn rank(query: &str, results: Vec<FoodSummary>) -> Vec<RankedFood> {
         .map(|(kept, f)| kept.of(&f.name, f.brand.as_deref()))
         .collect();
     let mut parsed = parsed;
-    let mut known = known_words(analyses.iter().map(|a| &**a));
-    // Everyday words no result has are words too: "garbonzo" is garbanzo, read through its alias.
-    for (word, stem) in &vocabulary.alias_words {
-        known.entry(word).or_default();
-        known.entry(stem).or_default();
-    }
-    parsed.respell(&known, vocabulary);
+    parsed.respell(&known_words(analyses.iter().map(|a| &**a)), vocabulary);
     let result_heads: HashSet<String> = analyses
         .iter()
         .flat_map(|a| a.name.heads.iter().cloned())

@@ -382,25 +382,26 @@ impl CatalogIndex {
                     continue;
                 }
             }
-            let near = || self.near_spellings(word);
             if is_known(word) {
                 required.push(vec![word.clone()]);
-            } else if let Some((a, b)) = halves(word)
+                i += 1;
+                continue;
+            }
+            let near = self.near_spellings(word);
+            // One mistake in the word as written is likelier than two words run together
+            // ("cheescake" is cheesecake, not "chees cake").
+            let one_mistake = near
+                .first()
+                .is_some_and(|w| search::spelling_rank(word, w, w) == Some(0));
+            if let Some((a, b)) = halves(word)
                 .into_iter()
                 .find(|(a, b)| known.contains(a) && known.contains(b))
-                // One mistake in the word as written is likelier than two words run together
-                // ("cheescake" is cheesecake, not "chees cake").
-                .filter(|_| {
-                    near()
-                        .first()
-                        .is_none_or(|w| search::spelling_rank(word, w, w) != Some(0))
-                })
+                .filter(|_| !one_mistake)
             {
                 required.push(vec![a]);
                 required.push(vec![b]);
                 changed = true;
             } else {
-                let near = near();
                 changed |= !near.is_empty();
                 required.push(if near.is_empty() {
                     vec![word.clone()]

@@ -1,7 +1,7 @@
 //! The search vocabulary (`vocabulary.toml`, embedded): aliases, class prefixes, default-form words,
 //! variant words, cooking states and soft query words, each turned into stemmed word sequences once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -147,6 +147,8 @@ pub(crate) struct Vocabulary {
     /// The words of the aliases' `from`s, as written (folded) with their stems, sorted and distinct:
     /// everyday words no food may have ("garbanzo"), which a query can misspell all the same.
     pub alias_words: Vec<(String, String)>,
+    /// Those words and their stems, for [`Vocabulary::knows`].
+    alias_word_set: HashSet<String>,
 }
 
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
@@ -270,6 +272,10 @@ impl Vocabulary {
             implied,
             dish_words: terms(&file.dish_words),
             brand_labels: file.brand_labels.iter().map(|l| words(l)).collect(),
+            alias_word_set: alias_words
+                .iter()
+                .flat_map(|(word, stem)| [word.clone(), stem.clone()])
+                .collect(),
             alias_words,
         })
     }
@@ -282,6 +288,12 @@ impl Vocabulary {
             .iter()
             .map(|&at| &self.aliases[at])
             .find(|(from, _)| stems.starts_with(from))
+    }
+
+    /// Whether a word (written or stemmed) is one of an alias's `from`: an everyday word, though no
+    /// food may have it.
+    pub(crate) fn knows(&self, word: &str) -> bool {
+        self.alias_word_set.contains(word)
     }
 
     /// Whether a one-word alias has this stem as its `from`.
